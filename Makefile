@@ -1,0 +1,65 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RASA    := $(VENV)/bin/rasa
+STAMP   := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help venv model run shell actions test lint validate pytest stories nlu-eval bench clean
+
+help:
+	@echo "make run    start the assistant (REST channel + token-protected HTTP API) on embedded defaults"
+	@echo "make shell  chat with it in the terminal"
+	@echo "make test   ruff, pytest, rasa data validate, test stories, NLU evaluation bar"
+	@echo "make bench  training time, model size, memory, latency vs. a stock 'rasa init' assistant"
+
+$(STAMP): requirements.lock pyproject.toml scripts/venv.sh
+	@scripts/venv.sh
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Rasa fingerprints config, domain and data: an unchanged model is reused, not retrained.
+model: venv
+	@$(RASA) train --quiet --out models --domain domain --data data --config config.yml
+
+run: model
+	@scripts/run.sh
+
+shell: model
+	@scripts/run.sh shell
+
+actions: venv
+	@$(RASA) run actions --actions actions --port 5055
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+validate: venv
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+
+pytest: model
+	$(PY) -m pytest -q
+
+stories: model
+	$(RASA) test core --stories tests --model models --out results/core --fail-on-prediction-errors
+
+nlu-eval: model
+	$(RASA) test nlu --nlu tests/nlu --model models --out results/nlu --no-plot
+	$(PY) scripts/check_nlu.py results/nlu
+
+test: lint validate model pytest stories nlu-eval
+	@echo "make test: all checks passed"
+
+bench: model
+	$(PY) bench/run_bench.py
+
+clean:
+	rm -rf models results var bench/results

@@ -1,0 +1,1 @@
+"""Thin rasa_sdk actions: read slots, call bot/, utter, return events."""

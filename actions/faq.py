@@ -1,0 +1,57 @@
+"""FAQ answers chosen by the ResponseSelector, with a live outlet search."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.language import language_of
+from bot.outlets import Outlet
+
+OUTLET_KEY = "faq/outlet"
+
+
+def selected_faq(tracker: Tracker) -> str | None:
+    """The FAQ key (``faq/outlet`` …) the ResponseSelector chose for the latest message."""
+    selector = tracker.latest_message.get("response_selector") or {}
+    response = (selector.get("faq") or {}).get("response") or {}
+    key = response.get("intent_response_key")
+    return key if isinstance(key, str) and key.startswith("faq/") else None
+
+
+def format_outlets(found: List[Outlet], lang: str) -> str:
+    """A short list of outlets with address, hours and phone."""
+    lines = ["Outlets near you:" if lang == "en" else "为您找到以下网点："]
+    for outlet in found:
+        lines.append(outlet.describe(lang))
+    return "\n".join(lines)
+
+
+class ActionAnswerFaq(Action):
+    """Answers an FAQ; for outlets, searches the directory by the place named."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_answer_faq"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Utters the selected FAQ response, or the outlets matching the message."""
+        key = selected_faq(tracker)
+        if key is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        if key == OUTLET_KEY:
+            found = services.outlets().find(tracker.latest_message.get("text") or "")
+            if found:
+                dispatcher.utter_message(text=format_outlets(found, language_of(tracker)))
+                return []
+        dispatcher.utter_message(response=f"utter_{key}")
+        return []

@@ -1,0 +1,35 @@
+"""Keeps the ``language`` slot in step with what the customer writes."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.text import detect_language
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language (``"zh"`` or ``"en"``)."""
+    return "en" if tracker.get_slot("language") == "en" else "zh"
+
+
+class ActionDetectLanguage(Action):
+    """Custom slot mapping for ``language``, run on every customer message."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_detect_language"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Sets ``language`` when the latest message shows a different one."""
+        current = tracker.get_slot("language")
+        detected = detect_language(tracker.latest_message.get("text") or "", current)
+        return [] if detected == current else [SlotSet("language", detected)]

@@ -1,0 +1,137 @@
+"""Finding a customer's parcels without a waybill number: phone plus receiver name."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.language import language_of
+from actions.tracking import LOOKUP_DEADLINE, remember
+from bot import messages
+from bot.tracking import ProviderError
+
+logger = logging.getLogger(__name__)
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+NAME = re.compile(r"^[\w·・.\- ]{1,30}$")
+
+
+def extract_mobile(text: str) -> str | None:
+    """The first Chinese mobile number in ``text`` (spaces, dashes, full-width allowed)."""
+    flat = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text or ""))
+    found = MOBILE.search(flat)
+    return found.group(0) if found else None
+
+
+def clean_name(text: str) -> str | None:
+    """A plausible person's name from the customer's reply, or ``None``."""
+    name = unicodedata.normalize("NFKC", text or "").strip()
+    for prefix in ("收件人是", "收件人叫", "收件人", "我叫", "名字是", "姓名", "name is", "my name is"):
+        if name.lower().startswith(prefix):
+            name = name[len(prefix):].strip(" :：")
+    if not name or any(ch.isdigit() for ch in name) or not NAME.match(name):
+        return None
+    return name
+
+
+class ValidatePhoneLookupForm(FormValidationAction):
+    """Validates the phone number and receiver name."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "validate_phone_lookup_form"
+
+    async def validate_phone(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """Accepts an 11-digit mainland mobile number."""
+        phone = extract_mobile(str(slot_value or ""))
+        if phone is None:
+            dispatcher.utter_message(response="utter_invalid_phone")
+        return {"phone": phone}
+
+    async def validate_receiver_name(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """Accepts a name of letters (any script), without digits."""
+        name = clean_name(str(slot_value or ""))
+        if name is None:
+            dispatcher.utter_message(response="utter_invalid_receiver_name")
+        return {"receiver_name": name}
+
+
+class ActionLookupByPhone(Action):
+    """Lists the parcels whose receiver phone and name both match."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_lookup_by_phone"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Looks the shipments up and explains each one."""
+        lang = language_of(tracker)
+        phone = tracker.get_slot("phone") or ""
+        name = tracker.get_slot("receiver_name") or ""
+        forget = [SlotSet("phone", None), SlotSet("receiver_name", None)]
+        try:
+            shipments = await asyncio.wait_for(
+                services.provider().find_by_phone(phone, name), LOOKUP_DEADLINE
+            )
+        except (ProviderError, asyncio.TimeoutError) as exc:
+            logger.warning("phone lookup failed: %s", type(exc).__name__)
+            dispatcher.utter_message(text=messages.provider_down(lang))
+            return forget
+        if not shipments:
+            dispatcher.utter_message(response="utter_phone_no_match")
+            return forget
+        dispatcher.utter_message(text=messages.several_found(len(shipments), lang))
+        now = services.now()
+        for shipment in shipments:
+            dispatcher.utter_message(text=messages.describe_shipment(shipment, lang, now))
+        own = list(tracker.get_slot("my_waybills") or [])
+        return forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]
+
+
+class ActionStopLookup(Action):
+    """Ends a tracking form the customer no longer wants to fill in."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_stop_lookup"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Clears the form's slots and says so."""
+        dispatcher.utter_message(response="utter_lookup_stopped")
+        return [
+            SlotSet("waybill", None),
+            SlotSet("waybill_attempts", 0),
+            SlotSet("phone", None),
+            SlotSet("receiver_name", None),
+        ]

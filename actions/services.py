@@ -1,0 +1,74 @@
+"""Services the actions use, built lazily on first use and replaceable in tests.
+
+The SDK builds each action once with no arguments, so actions fetch their
+collaborators from here instead of keeping them on ``self``. Nothing is built at
+import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional
+
+from bot.messages import now_in_china
+from bot.outlets import OutletDirectory
+from bot.tracking import TrackingProvider, provider_from_env
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+_provider: Optional[TrackingProvider] = None
+_outlets: Optional[OutletDirectory] = None
+_clock: Callable[[], datetime] = now_in_china
+
+
+def provider() -> TrackingProvider:
+    """The tracking provider chosen by the environment (``TRACKING_PROVIDER``)."""
+    global _provider
+    if _provider is None:
+        _provider = provider_from_env()
+    return _provider
+
+
+def outlets() -> OutletDirectory:
+    """The outlet directory (``OUTLETS_FILE``, default ``fixtures/outlets.yml``)."""
+    global _outlets
+    if _outlets is None:
+        path = os.environ.get("OUTLETS_FILE") or str(PROJECT_ROOT / "fixtures" / "outlets.yml")
+        _outlets = OutletDirectory.from_yaml(path)
+    return _outlets
+
+
+def now() -> datetime:
+    """The current time, from the configured clock."""
+    return _clock()
+
+
+def configure(
+    tracking: Optional[TrackingProvider] = None,
+    outlet_directory: Optional[OutletDirectory] = None,
+    clock: Optional[Callable[[], datetime]] = None,
+) -> None:
+    """Replace services (tests, or an embedding application).
+
+    Args:
+        tracking: Provider to use instead of the one from the environment.
+        outlet_directory: Outlet directory to use.
+        clock: Function returning the current aware datetime.
+    """
+    global _provider, _outlets, _clock
+    if tracking is not None:
+        _provider = tracking
+    if outlet_directory is not None:
+        _outlets = outlet_directory
+    if clock is not None:
+        _clock = clock
+
+
+def reset() -> None:
+    """Forget every service so the next use builds it again from the environment."""
+    global _provider, _outlets, _clock
+    _provider = None
+    _outlets = None
+    _clock = now_in_china

@@ -1,0 +1,149 @@
+"""Where-is-my-parcel: the waybill form's validation and the lookup itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Sequence, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.language import language_of
+from bot import messages
+from bot.tracking import ProviderError, Shipment
+from bot.tracking.suggest import suggest_own_number
+from bot.waybill import WaybillMatch, find_waybills
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_DEADLINE = 2.5
+"""Seconds a lookup may take before the customer gets an apology (must stay under 3 s)."""
+
+MAX_ATTEMPTS = 3
+"""Invalid numbers in a row before the form stops asking."""
+
+GAVE_UP = "-"
+"""Value of the ``waybill`` slot when the customer could not give a number."""
+
+OWN_NUMBERS_KEPT = 20
+
+
+def remember(own: Sequence[str], numbers: Sequence[str]) -> List[str]:
+    """Add numbers to the customer's own recent list, newest last, without repeats."""
+    kept = [n for n in own if n not in numbers]
+    return (kept + list(numbers))[-OWN_NUMBERS_KEPT:]
+
+
+async def lookup(match: WaybillMatch) -> Shipment | None:
+    """Look one number up within the deadline.
+
+    Raises:
+        ProviderError: The provider failed or was too slow.
+    """
+    try:
+        return await asyncio.wait_for(
+            services.provider().get(match.number, match.carriers), LOOKUP_DEADLINE
+        )
+    except asyncio.TimeoutError as exc:
+        raise ProviderError("tracking provider timed out") from exc
+
+
+def numbers_in(tracker: Tracker) -> List[WaybillMatch]:
+    """Waybill numbers in the latest message, or else in the ``waybill`` slot."""
+    found = find_waybills(tracker.latest_message.get("text") or "")
+    if not found:
+        slot = tracker.get_slot("waybill")
+        if isinstance(slot, str) and slot != GAVE_UP:
+            found = find_waybills(slot)
+    return found
+
+
+class ValidateWaybillForm(FormValidationAction):
+    """Accepts a waybill number in any format the parser understands."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "validate_waybill_form"
+
+    async def validate_waybill(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """Keeps the first number found in the customer's reply, else asks again."""
+        found = numbers_in(tracker)
+        if not found and isinstance(slot_value, str):
+            found = find_waybills(slot_value)
+        if found:
+            return {"waybill": found[0].raw, "waybill_attempts": 0}
+        attempts = int(tracker.get_slot("waybill_attempts") or 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            return {"waybill": GAVE_UP, "waybill_attempts": 0}
+        dispatcher.utter_message(response="utter_invalid_waybill")
+        return {"waybill": None, "waybill_attempts": attempts}
+
+
+class ActionTrackWaybill(Action):
+    """Explains the status of every waybill number the customer sent."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_track_waybill"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Looks each number up and answers once per number."""
+        lang = language_of(tracker)
+        reset = [SlotSet("waybill", None), SlotSet("waybill_attempts", 0)]
+        found = numbers_in(tracker)
+        if not found:
+            gave_up = tracker.get_slot("waybill") == GAVE_UP
+            dispatcher.utter_message(
+                response="utter_waybill_give_up" if gave_up else "utter_ask_waybill"
+            )
+            return reset
+
+        results = await asyncio.gather(
+            *(lookup(match) for match in found), return_exceptions=True
+        )
+        own: List[str] = list(tracker.get_slot("my_waybills") or [])
+        if len(found) > 1:
+            dispatcher.utter_message(text=messages.several_found(len(found), lang))
+        now = services.now()
+        seen: List[str] = []
+        failed = False
+        for match, result in zip(found, results):
+            if isinstance(result, BaseException):
+                failed = True
+                logger.warning("tracking lookup failed: %s", _safe_reason(result))
+                continue
+            if result is None:
+                suggestion = suggest_own_number(match.number, own)
+                dispatcher.utter_message(text=messages.not_found(match.raw, lang, suggestion))
+                continue
+            seen.append(result.waybill)
+            dispatcher.utter_message(text=messages.describe_shipment(result, lang, now))
+        if failed:
+            dispatcher.utter_message(text=messages.provider_down(lang))
+        events = reset
+        if seen:
+            events.append(SlotSet("my_waybills", remember(own, seen)))
+        return events
+
+
+def _safe_reason(error: BaseException) -> str:
+    """A log-safe reason: provider errors carry no personal data by contract."""
+    if isinstance(error, ProviderError):
+        return str(error)
+    return type(error).__name__
+

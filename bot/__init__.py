@@ -1,0 +1,1 @@
+"""Domain logic of the express-delivery customer-service assistant (no Rasa imports)."""

@@ -1,0 +1,371 @@
+"""Recognising waybill (tracking) numbers in what customers type.
+
+Chinese carriers print numbers without check digits, so their layouts are
+heuristics and an all-digit number often fits several carriers: every candidate is
+returned, most likely first. International layouts (UPS, FedEx, DHL, USPS, UPU S10)
+live in :mod:`bot.waybill_intl` and are checked with their check digits.
+
+Customers type numbers in many ways, and all of these are understood: full-width
+characters (``ＳＦ１２３…``), lower case, spaces or dashes inside the number
+(``SF 1234-5678-9012 3``), and the letter O typed for 0 or I/l typed for 1 in
+places where the layout requires a digit.
+
+:func:`find_waybills` is what the NLU pipeline uses: the span it reports (``raw``,
+``start``, ``end``) is exactly how the entity is annotated in the training data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.waybill_intl import DIGITS, INTL_FORMATS, LETTERS, NumberFormat, make_format
+
+CARRIERS: dict[str, tuple[str, str]] = {
+    "SF": ("顺丰速运", "SF Express"),
+    "JD": ("京东物流", "JD Logistics"),
+    "YTO": ("圆通速递", "YTO Express"),
+    "ZTO": ("中通快递", "ZTO Express"),
+    "STO": ("申通快递", "STO Express"),
+    "YUNDA": ("韵达快递", "Yunda Express"),
+    "EMS": ("中国邮政EMS", "China Post EMS"),
+    "JT": ("极兔速递", "J&T Express"),
+    "DEPPON": ("德邦快递", "Deppon Express"),
+    "CAINIAO": ("菜鸟", "Cainiao"),
+    "YUNEXPRESS": ("云途物流", "YunExpress"),
+    "S10": ("国际邮政挂号件", "International Post (UPU S10)"),
+    "UPS": ("UPS快递", "UPS"),
+    "FEDEX": ("联邦快递", "FedEx"),
+    "DHL": ("DHL快递", "DHL"),
+    "USPS": ("美国邮政", "USPS"),
+}
+"""Carrier code -> (Chinese name, English name)."""
+
+_CHINA_FORMATS: tuple[NumberFormat, ...] = (
+    make_format("sf", "SF", r"SF[0-9]{12,13}", (14, 15), "S", fixes=((2, 0),)),
+    make_format("jd", "JD", r"JD[A-Z0-9]{2}[0-9]{11}", (15, 15), "J", fixes=((4, 0),)),
+    make_format("yto", "YTO", r"YT[0-9]{13}", (15, 15), "Y", fixes=((2, 0),)),
+    make_format("yunexpress", "YUNEXPRESS", r"YT[0-9]{16}", (18, 18), "Y", fixes=((2, 0),)),
+    make_format("jt", "JT", r"JT[0-9]{13}", (15, 15), "J", fixes=((2, 0),)),
+    make_format("deppon", "DEPPON", r"DPK[0-9]{12}", (15, 15), "D", fixes=((3, 0),)),
+    make_format("ems_p", "EMS", r"P[A-Z][0-9]{11}", (13, 13), "P", fixes=((2, 0),)),
+    # All-digit layouts overlap: the more specific prefix comes first.
+    make_format("zto", "ZTO", r"7[3-68][0-9]{12}", (14, 14), "7"),
+    make_format("sto", "STO", r"(?:77|43)[0-9]{12,15}", (14, 17), "74"),
+    make_format("cainiao", "CAINIAO", r"621[0-9]{12}", (15, 15), "6"),
+    make_format("yunda", "YUNDA", r"[34][0-9]{14}|5[0-9]{12}", (13, 15), "345"),
+    make_format("ems", "EMS", r"[981][0-9]{12}", (13, 13), "981"),
+)
+
+_FORMATS: tuple[NumberFormat, ...] = _CHINA_FORMATS + INTL_FORMATS
+"""Every layout, in the order carriers are offered (Chinese carriers first)."""
+
+MIN_LENGTH = 10
+"""Shorter numbers are never waybills (too easy to confuse with other numbers)."""
+
+MAX_LENGTH = max(fmt.max_len for fmt in _FORMATS)
+"""Longest waybill number of any layout, after normalisation."""
+
+_BUCKETS: dict[tuple[int, str], tuple[NumberFormat, ...]] = {
+    (length, first): tuple(
+        fmt for fmt in _FORMATS if fmt.min_len <= length <= fmt.max_len and first in fmt.first
+    )
+    for length in range(MIN_LENGTH, MAX_LENGTH + 1)
+    for first in DIGITS + LETTERS
+}
+"""Layouts that can match a number, by (length, first character)."""
+
+_PHONE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
+"""A Chinese mobile number (optionally with the country code): never a waybill."""
+
+_MISTYPED_DIGITS = str.maketrans("OIL", "011")
+_MAX_FIXES = 4
+"""At most this many O/I/L letters are read as digits in one number."""
+
+_STRIP = re.compile(r"[\s\-_\u2010-\u2015\u2212]+")
+_TOKEN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+_GAP = "[ \t\u00a0\u3000]"
+_JOINER = re.compile(rf"{_GAP}{{1,3}}|{_GAP}?[-_\u2010-\u2015\u2212\uff0d\uff3f]{_GAP}?")
+"""What may separate two groups of one number: up to three spaces, or one dash."""
+
+
+@dataclass(frozen=True)
+class WaybillMatch:
+    """A waybill number found in a message.
+
+    Attributes:
+        raw: The number exactly as typed: ``text[start:end]``. It starts at the
+            first character of the number and ends at its last, keeping spaces or
+            dashes typed inside it.
+        start: Offset of ``raw`` in the message.
+        end: Offset just past ``raw``.
+        number: Normalised number: upper-case ASCII without spaces or dashes, with
+            O/I/l corrected to 0/1 where the layout requires a digit.
+        carriers: Candidate carrier codes (keys of :data:`CARRIERS`), most likely
+            first; never empty.
+    """
+
+    raw: str
+    start: int
+    end: int
+    number: str
+    carriers: tuple[str, ...]
+
+
+def normalise(raw: str) -> str:
+    """Normalises a number as typed: full-width to ASCII, upper case, no separators.
+
+    Spaces, dashes and underscores are removed. Letters typed for digits (O for 0,
+    I/l for 1) are *not* corrected here, since only a layout knows where a digit is.
+
+    Args:
+        raw: Text of one number, e.g. ``"ｓｆ 1234-5678"``.
+
+    Returns:
+        The normalised text, e.g. ``"SF12345678"``.
+    """
+    if not isinstance(raw, str):
+        return ""
+    return _STRIP.sub("", unicodedata.normalize("NFKC", raw).upper())
+
+
+def carriers_for(number: str) -> tuple[str, ...]:
+    """Lists the carriers whose layout an already-normalised number fits.
+
+    This is a pure check of the given string: it neither normalises it nor
+    corrects letters typed for digits (use :func:`normalise` first). Chinese
+    mobile numbers and anything shorter than :data:`MIN_LENGTH` are never waybills.
+
+    Args:
+        number: Normalised number, e.g. ``"SF1234567890123"``.
+
+    Returns:
+        Candidate carrier codes, most likely first; empty if it is not a waybill.
+    """
+    if not isinstance(number, str):
+        return ()
+    return _codes(_formats_for(number))
+
+
+def find_waybills(text: str) -> list[WaybillMatch]:
+    """Finds every waybill number in a free-text message.
+
+    The message is cut into runs of letters and digits (ASCII or full-width) that
+    may be joined by up to three spaces or one dash; Chinese characters, line
+    breaks and other punctuation end a run. In each run the longest group of
+    consecutive pieces that forms a waybill number wins, then the search goes on
+    after it. A piece never gets split, so no number is taken from the middle of
+    a longer run of digits, and letters typed next to a number stay out of it.
+
+    Args:
+        text: The customer's message; any string is accepted.
+
+    Returns:
+        The numbers in the order they appear, each normalised number only once.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    found: list[WaybillMatch] = []
+    seen: set[str] = set()
+    for run in _runs(text):
+        for start, end, number, formats in _scan_run(run):
+            if number not in seen:
+                seen.add(number)
+                found.append(WaybillMatch(text[start:end], start, end, number, _codes(formats)))
+    return found
+
+
+def is_waybill(text: str) -> bool:
+    """Tells whether a whole message (stripped) is exactly one waybill number.
+
+    Args:
+        text: The customer's message.
+
+    Returns:
+        True if the stripped text is one waybill number and nothing else.
+    """
+    if not isinstance(text, str):
+        return False
+    stripped = text.strip()
+    matches = find_waybills(stripped)
+    return len(matches) == 1 and matches[0].start == 0 and matches[0].end == len(stripped)
+
+
+# --- matching a normalised number -----------------------------------------------------
+
+
+def _codes(formats: tuple[NumberFormat, ...]) -> tuple[str, ...]:
+    """Carrier codes of some layouts, without repeats, in layout order."""
+    return tuple(dict.fromkeys(fmt.carrier for fmt in formats))
+
+
+def _formats_for(number: str) -> tuple[NumberFormat, ...]:
+    """Layouts a normalised number fits exactly (no O/I correction)."""
+    if not MIN_LENGTH <= len(number) <= MAX_LENGTH or _PHONE.fullmatch(number):
+        return ()
+    return tuple(fmt for fmt in _BUCKETS.get((len(number), number[0]), ()) if fmt.accepts(number))
+
+
+def _fix_digits(number: str, lead: int, tail: int) -> str | None:
+    """Reads O/I/L as 0/1 between ``lead`` and ``tail`` kept characters.
+
+    Returns:
+        The corrected number, or ``None`` if nothing changed, the corrected part
+        is not all digits, or too many letters would have to be corrected.
+    """
+    end = len(number) - tail
+    if lead >= end:
+        return None
+    part = number[lead:end]
+    fixed = part.translate(_MISTYPED_DIGITS)
+    if fixed == part or not (fixed.isascii() and fixed.isdigit()):
+        return None
+    if sum(a != b for a, b in zip(part, fixed)) > _MAX_FIXES:
+        return None
+    return number[:lead] + fixed + number[end:]
+
+
+@lru_cache(maxsize=4096)
+def _analyse(number: str) -> tuple[str, tuple[NumberFormat, ...]]:
+    """Matches a normalised number, correcting O/I/L typed for digits if needed.
+
+    Returns:
+        The (possibly corrected) number and the layouts it fits; the layouts are
+        empty when it is no waybill number.
+    """
+    formats = _formats_for(number)
+    if formats or not MIN_LENGTH <= len(number) <= MAX_LENGTH:
+        return number, formats
+    if not any(letter in number for letter in "OIL") or sum(map(str.isdigit, number)) < 5:
+        return number, ()
+    for fmt in _FORMATS:
+        if not fmt.min_len <= len(number) <= fmt.max_len:
+            continue
+        for lead, tail in fmt.fixes:
+            fixed = _fix_digits(number, lead, tail)
+            if fixed is not None and fmt.accepts(fixed):
+                formats = _formats_for(fixed)
+                if formats:
+                    return fixed, formats
+    return number, ()
+
+
+# --- scanning free text ---------------------------------------------------------------
+
+_Token = tuple[int, int, str]
+"""One piece of a run: start offset, end offset, normalised text."""
+
+_Found = tuple[int, int, str, tuple[NumberFormat, ...]]
+"""A number found in a run: start offset, end offset, number, layouts."""
+
+
+def _runs(text: str) -> list[list[_Token]]:
+    """Cuts a message into runs of letter/digit pieces joined by spaces or dashes."""
+    runs: list[list[_Token]] = []
+    current: list[_Token] = []
+    for match in _TOKEN.finditer(text):
+        piece = match.group()
+        if not piece.isascii():
+            piece = unicodedata.normalize("NFKC", piece)
+        token = (match.start(), match.end(), piece.upper())
+        if current and not _JOINER.fullmatch(text, current[-1][1], token[0]):
+            runs.append(current)
+            current = []
+        current.append(token)
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _scan_run(tokens: list[_Token]) -> list[_Found]:
+    """Finds the numbers in one run, longest first, from left to right."""
+    found: list[_Found] = []
+    i = 0
+    while i < len(tokens):
+        best = _longest(tokens, i)
+        trimmed = _trim_loose(tokens, i, *best) if best else None
+        if trimmed is None:
+            i += 1
+            continue
+        first, last, number, formats = trimmed
+        found.append((tokens[first][0], tokens[last][1], number, formats))
+        i = last + 1
+    return found
+
+
+def _joined(tokens: list[_Token], first: int, last: int) -> str:
+    """Normalised text of the pieces ``first`` to ``last`` (inclusive)."""
+    return "".join(token[2] for token in tokens[first : last + 1])
+
+
+def _longest(
+    tokens: list[_Token], first: int
+) -> tuple[int, str, tuple[NumberFormat, ...]] | None:
+    """Longest group of pieces starting at ``first`` that is a waybill number.
+
+    Returns:
+        Index of the group's last piece, the number and its layouts, or ``None``.
+    """
+    pieces: list[str] = []
+    ends: list[int] = []  # length of the joined text after each piece
+    for last in range(first, len(tokens)):
+        pieces.append(tokens[last][2])
+        ends.append(ends[-1] + len(pieces[-1]) if ends else len(pieces[-1]))
+        if ends[-1] > MAX_LENGTH:
+            break
+    text = "".join(pieces)
+    for count in range(len(ends), 0, -1):
+        candidate = text[: ends[count - 1]]
+        if len(candidate) < MIN_LENGTH or len(candidate) > MAX_LENGTH:
+            continue
+        if count > 1 and candidate.isdigit() and _holds_phone(candidate, ends[: count - 1]):
+            continue
+        number, formats = _analyse(candidate)
+        if formats:
+            return first + count - 1, number, formats
+    return None
+
+
+def _holds_phone(digits: str, cuts: list[int]) -> bool:
+    """Tells whether a mobile number is typed as its own group inside ``digits``.
+
+    ``13812345678 2`` is a phone number and a stray digit, not a 12-digit number,
+    so a group of digits whose first or last pieces form a phone number is refused.
+    """
+    return any(_PHONE.fullmatch(digits[:cut]) or _PHONE.fullmatch(digits[cut:]) for cut in cuts)
+
+
+def _trim_loose(
+    tokens: list[_Token], first: int, last: int, number: str, formats: tuple[NumberFormat, ...]
+) -> tuple[int, int, str, tuple[NumberFormat, ...]] | None:
+    """Keeps a broad layout from swallowing a word next to a number.
+
+    DHL eCommerce takes a two-letter prefix and any letters after it, so
+    ``my 1234567890123`` or ``GM2951173225174494 thanks`` would otherwise grow
+    into one number. When only such layouts match, a word at either end is
+    dropped if the rest is a number (or a phone number) on its own.
+
+    Returns:
+        The (possibly narrowed) group and its number and layouts, or ``None``
+        when what remains is a phone number.
+    """
+    while last > first and all(fmt.loose for fmt in formats):
+        if tokens[last][2].isalpha():
+            shorter = _analyse(_joined(tokens, first, last - 1))
+            if shorter[1]:
+                last -= 1
+                number, formats = shorter
+                continue
+        if tokens[first][2].isalpha():
+            rest = _joined(tokens, first + 1, last)
+            if _PHONE.fullmatch(rest):
+                return None
+            shorter = _analyse(rest)
+            if shorter[1]:
+                first += 1
+                number, formats = shorter
+                continue
+        break
+    return first, last, number, formats

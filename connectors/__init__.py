@@ -1,0 +1,1 @@
+"""HTTP edges: customer channels (Rasa input channels) and, later, the agent console."""

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server on embedded defaults.
+#   scripts/run.sh         REST channel + HTTP API (token-protected) on $RASA_PORT (5005)
+#   scripts/run.sh shell   terminal chat
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RASA=.venv/bin/rasa
+PORT=${RASA_PORT:-5005}
+mkdir -p var
+
+if [ -z "${RASA_TOKEN:-}" ]; then
+  [ -s var/rasa_token ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa_token
+  RASA_TOKEN=$(cat var/rasa_token)
+fi
+
+if (exec 3<>/dev/tcp/127.0.0.1/5055) 2>/dev/null; then
+  echo "error: port 5055 (action server) is already in use; stop the other assistant first." >&2
+  exit 1
+fi
+$RASA run actions --actions actions --port 5055 >var/actions.log 2>&1 &
+ACTIONS_PID=$!
+trap 'kill $ACTIONS_PID 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 60); do
+  if curl -fsS http://127.0.0.1:5055/health >/dev/null 2>&1; then break; fi
+  if ! kill -0 $ACTIONS_PID 2>/dev/null; then echo "error: action server failed, see var/actions.log" >&2; tail -n 20 var/actions.log >&2; exit 1; fi
+  sleep 0.5
+done
+
+if [ "${1:-}" = "shell" ]; then
+  $RASA shell --model models --endpoints endpoints.yml
+  exit 0
+fi
+
+cat <<MSG
+
+  Logistics assistant starting on http://127.0.0.1:$PORT (action server: var/actions.log)
+
+  Talk to it over the REST channel:
+    curl -s -XPOST http://127.0.0.1:$PORT/webhooks/rest/webhook \\
+      -H 'Content-Type: application/json' \\
+      -d '{"sender": "demo-user", "message": "帮我查下 SF1428605317293"}'
+
+  HTTP API (conversations, model) needs the token: ?token=$RASA_TOKEN
+    (set RASA_TOKEN to choose your own; this one is kept in var/rasa_token)
+  Ctrl-C stops both servers.
+
+MSG
+$RASA run --model models --endpoints endpoints.yml --credentials credentials.yml \
+  --enable-api --auth-token "$RASA_TOKEN" --port "$PORT" --cors "http://localhost:*"

@@ -1,0 +1,54 @@
+"""Every reply exists in Chinese and English, and the domain matches the NLU contract."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_domain() -> dict:
+    merged: dict = {"responses": {}, "intents": [], "actions": []}
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        part = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        merged["responses"].update(part.get("responses") or {})
+        merged["intents"].extend(part.get("intents") or [])
+        merged["actions"].extend(part.get("actions") or [])
+    return merged
+
+
+DOMAIN = load_domain()
+
+
+@pytest.mark.parametrize("name", sorted(DOMAIN["responses"]))
+def test_response_has_chinese_default_and_english_variation(name):
+    variations = DOMAIN["responses"][name]
+    defaults = [v for v in variations if not v.get("condition")]
+    english = [
+        v
+        for v in variations
+        if any(c.get("name") == "language" and c.get("value") == "en" for c in v.get("condition") or [])
+    ]
+    assert defaults, f"{name} has no default (Chinese) variation"
+    assert english, f"{name} has no English variation"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in defaults[0]["text"]), f"{name} default is not Chinese"
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in english[0]["text"]), f"{name} English text has Chinese"
+
+
+CONTRACT_INTENTS = [
+    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "track_waybill",
+    "complain_delay", "report_damage", "report_missing", "request_human", "check_ticket", "faq",
+]
+FAQ_KEYS = [
+    "shipping_fee", "outlet", "prohibited_items", "insurance", "claim_policy", "business_hours", "change_address",
+]
+
+
+def test_contract_intents_declared():
+    assert set(CONTRACT_INTENTS) <= set(DOMAIN["intents"])
+
+
+@pytest.mark.parametrize("key", FAQ_KEYS)
+def test_every_faq_has_a_response(key):
+    assert f"utter_faq/{key}" in DOMAIN["responses"]
