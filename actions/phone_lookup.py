@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 NAME = re.compile(r"^[\w·・.\- ]{1,30}$")
+STOP_INTENTS = frozenset({"deny", "goodbye", "request_human", "faq"})
+"""Intents that leave the form to the dialogue rules instead of filling a slot."""
 
 
 def extract_mobile(text: str) -> str | None:
@@ -43,12 +45,48 @@ def clean_name(text: str) -> str | None:
     return name
 
 
+def _reply_for(tracker: Tracker, slot: str, recognise: Any) -> Dict[Text, Any]:
+    """The customer's reply as the value of the slot being asked for.
+
+    Args:
+        tracker: The conversation.
+        slot: The slot this extraction fills.
+        recognise: Returns a value found in the text whatever its intent, or ``None``.
+
+    Returns:
+        ``{slot: value}``, or ``{}`` when the slot is not being asked for or the
+        customer wants out (then the dialogue rules take over).
+    """
+    if tracker.get_slot("requested_slot") != slot or tracker.active_loop_name != "phone_lookup_form":
+        return {}
+    text = tracker.latest_message.get("text") or ""
+    found = recognise(text)
+    if found:
+        return {slot: found}
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent in STOP_INTENTS:
+        return {}
+    return {slot: text}
+
+
 class ValidatePhoneLookupForm(FormValidationAction):
     """Validates the phone number and receiver name."""
 
     def name(self) -> Text:
         """Action name used in the domain."""
         return "validate_phone_lookup_form"
+
+    async def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Takes the reply as the phone, unless the customer is leaving or asking something else."""
+        return _reply_for(tracker, "phone", extract_mobile)
+
+    async def extract_receiver_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Takes the reply as the receiver's name, unless the customer is leaving."""
+        return _reply_for(tracker, "receiver_name", lambda _: None)
 
     async def validate_phone(
         self,

@@ -195,11 +195,12 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
     latest = shipment.latest
     if latest is not None:
         when = format_time(latest.time, lang)
-        lines.append(
-            f"Latest scan: {when}, {latest.location} — {latest.description}"
-            if en
-            else f"最新动态：{when}【{latest.location}】{latest.description}"
-        )
+        if en:
+            lines.append(f"Latest scan: {when}, {latest.location} — {latest.description}")
+        elif latest.description.startswith("【") or not latest.location:
+            lines.append(f"最新动态：{when} {latest.description}")
+        else:
+            lines.append(f"最新动态：{when}【{latest.location}】{latest.description}")
     lines.extend(_STATUS_DETAIL.get(shipment.status, _detail_moving)(shipment, lang, now))
     return "\n".join(lines)
 

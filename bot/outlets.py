@@ -2,9 +2,11 @@
 
 Queries may be Chinese (``浦东``, ``上海浦东新区``), traditional Chinese
 (``浦東``), English or pinyin (``pudong``, ``Shanghai Pudong``), and may hold
-small typos (``朝杨区``, ``pudnog``). Matching is fuzzy (rapidfuzz
-``partial_ratio``) over each outlet's city, district and aliases in both
-languages; an outlet matched by district beats one matched by city only.
+small typos (``朝杨区``, ``pudnog``). Matching is fuzzy over each outlet's
+city, district and aliases in both languages: rapidfuzz ``process.extract``
+with ``partial_ratio`` finds candidates, an edit-distance window score (OSA:
+Levenshtein plus adjacent transpositions) ranks them, and an outlet matching
+both city and district ranks first.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 SCORE_CUTOFF = 65.0
-"""Minimum ``partial_ratio`` (0-100) for a place name to count as a match."""
+"""Minimum similarity (0-100) for a Chinese place name to count as a match."""
+
+LATIN_SCORE_CUTOFF = 75.0
+"""Minimum similarity for an English / pinyin name (letters are cheaper to hit)."""
 
 _RELATIVE_MARGIN = 20.0
 """Candidates scoring this much below the best one are dropped."""
@@ -28,12 +33,12 @@ _RELATIVE_MARGIN = 20.0
 # A small traditional → simplified table covering place names and the words
 # people type around them; NFKC handles full-width letters and digits.
 _TRADITIONAL = str.maketrans(
-    "東區門陽廣華濱灣寶龍漢豐莊閔長橋連陳雙羅鄉開關黃臺麗蘇楊劉鎮縣園場廈澤瀋紅綠濟"
-    "鄭貴陝雲遼寧賓嶺興義為點網營業務處號館環車機鐵體匯靜閘蓮鳳錦鹽滬渝慶灘沖圳島"
-    "蕭餘盧鍾濰溫嘉臨壽歷錫揚鄂戶廳裡邊近麼哪裏這個國際滙蘭韓歐龍頭鷺鐘竇葉蔣蕪會",
-    "东区门阳广华滨湾宝龙汉丰庄闵长桥连陈双罗乡开关黄台丽苏杨刘镇县园场厦泽沈红绿济"
-    "郑贵陕云辽宁宾岭兴义为点网营业务处号馆环车机铁体汇静闸莲凤锦盐沪渝庆滩冲圳岛"
-    "萧余卢钟潍温嘉临寿历锡扬鄂户厅里边近么哪里这个国际汇兰韩欧龙头鹭钟窦叶蒋芜会",
+    "東區門陽廣華濱灣寶龍漢豐莊閔長橋連陳雙羅鄉開關黃臺麗蘇楊劉鎮縣園場廈澤瀋"
+    "紅綠濟鄭貴陝雲遼寧賓嶺興義為點網營業務處號館環車機鐵體匯靜閘蓮鳳錦鹽滬慶"
+    "灘沖島蕭餘盧鍾濰溫臨壽歷錫揚戶廳裡邊麼裏這個國際滙蘭韓歐頭鷺鐘竇葉蔣蕪會",
+    "东区门阳广华滨湾宝龙汉丰庄闵长桥连陈双罗乡开关黄台丽苏杨刘镇县园场厦泽沈"
+    "红绿济郑贵陕云辽宁宾岭兴义为点网营业务处号馆环车机铁体汇静闸莲凤锦盐沪庆"
+    "滩冲岛萧余卢钟潍温临寿历锡扬户厅里边么里这个国际汇兰韩欧头鹭钟窦叶蒋芜会",
 )
 # Words that name no place, dropped from queries ("浦东附近的网点" → "浦东").
 _CJK_NOISE = re.compile(
@@ -46,6 +51,7 @@ _EN_STOPWORDS = frozenset(
     "store stores the there to what where which you your".split()
 )
 _WORDS = re.compile(r"[\W_]+", re.UNICODE)
+_APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _DISTRICT_SUFFIX = re.compile(r"(新区|区|县|市)$")
 _CITY_SUFFIX = re.compile(r"市$")
@@ -79,6 +85,27 @@ class Outlet:
     district_en: str
     aliases: tuple[str, ...] = ()
 
+    def describe(self, lang: str = "zh") -> str:
+        """Return one line with name, address, hours and phone.
+
+        Args:
+            lang: ``"en"`` for English, anything else for Chinese.
+
+        Returns:
+            E.g. ``"浦东陆家嘴营业部：上海浦东新区银城中路168号，营业时间 08:30-20:00，电话 021-58881236"``.
+        """
+        if lang == "en":
+            return (
+                f"{self.name} ({self.district_en}, {self.city_en}): {self.address}; "
+                f"open {self.hours}; tel. {self.phone}"
+            )
+        return f"{self.name}：{self.city}{self.address}，营业时间 {self.hours}，电话 {self.phone}"
+
+
+def _fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).translate(_TRADITIONAL).lower()
+    return _APOSTROPHES.sub("", folded)
+
 
 def normalise_place(text: str) -> str:
     """Fold a place query for matching.
@@ -92,25 +119,26 @@ def normalise_place(text: str) -> str:
     Returns:
         The folded text (may be empty).
     """
-    folded = unicodedata.normalize("NFKC", text).translate(_TRADITIONAL).lower()
-    return _PUNCT.sub("", folded)
+    return _PUNCT.sub("", _fold(text))
 
 
 def _clean_query(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).translate(_TRADITIONAL).lower()
-    words = _WORDS.split(_CJK_NOISE.sub(" ", folded))
+    words = _WORDS.split(_CJK_NOISE.sub(" ", _fold(text)))
     return " ".join(w for w in words if w and w not in _EN_STOPWORDS)
 
 
-def _partial_levenshtein(a: str, b: str) -> float:
-    """Best Levenshtein similarity (0-100) of the shorter string to a window
-    of the longer one, so ``朝杨区`` is close to ``朝阳区`` but not ``杨浦区``."""
-    short, long = (a, b) if len(a) <= len(b) else (b, a)
-    width = len(short)
-    return 100.0 * max(
-        Levenshtein.normalized_similarity(short, long[i : i + width])
-        for i in range(len(long) - width + 1)
-    )
+def _similarity(key: str, text: str) -> float:
+    """Score (0-100) how closely the query holds a place key, by OSA edit distance.
+
+    A query longer than the key is searched for its best window of the key's
+    length (``上海浦东`` contains ``浦东``); a shorter one is compared whole, so
+    ``北京`` is a weak match for ``北京路``. Substitutions count once, which
+    makes ``朝杨区`` close to ``朝阳区`` but not to ``杨浦区``.
+    """
+    width = len(key)
+    if len(text) <= width:
+        return 100.0 * OSA.normalized_similarity(key, text)
+    return 100.0 * max(OSA.normalized_similarity(key, text[i : i + width]) for i in range(len(text) - width + 1))
 
 
 def _variants(*names: str, suffix: re.Pattern[str]) -> set[str]:
@@ -138,9 +166,7 @@ class OutletDirectory:
         self._keys: list[str] = []
         self._owners: list[tuple[int, str]] = []  # (outlet index, "district"|"city")
         for index, outlet in enumerate(self.outlets):
-            district = _variants(
-                outlet.district, outlet.district_en, *outlet.aliases, suffix=_DISTRICT_SUFFIX
-            )
+            district = _variants(outlet.district, outlet.district_en, *outlet.aliases, suffix=_DISTRICT_SUFFIX)
             city = _variants(outlet.city, outlet.city_en, suffix=_CITY_SUFFIX)
             for kind, keys in (("district", district), ("city", city - district)):
                 for key in sorted(keys):
@@ -173,43 +199,41 @@ class OutletDirectory:
     def find(self, query: str, limit: int = 3) -> list[Outlet]:
         """Outlets in the place named by ``query``, best first.
 
-        When some outlets match by district (or alias), only those are
-        returned; otherwise outlets matching by city.
+        An outlet scores its best district (or alias) match plus its best city
+        match; outlets far below the best score are dropped, so a district
+        named in the query beats the rest of its city.
 
         Args:
             query: A place name or a short sentence holding one.
             limit: At most this many outlets.
 
         Returns:
-            Up to ``limit`` outlets; ``[]`` when nothing scores above
-            :data:`SCORE_CUTOFF`.
+            Up to ``limit`` outlets; ``[]`` when no place name reaches
+            :data:`SCORE_CUTOFF` (:data:`LATIN_SCORE_CUTOFF` for Latin names).
         """
-        text = _clean_query(query)
-        compact = text.replace(" ", "")
-        if limit <= 0 or len(compact) < (3 if compact.isascii() else 2):
+        text = _clean_query(query).replace(" ", "")
+        if limit <= 0 or len(text) < (3 if text.isascii() else 2):
             return []
-        # partial_ratio (Indel) is a cheap, generous first pass; the
-        # Levenshtein window score then ranks typos by substituted characters.
-        hits = process.extract(
-            text, self._keys, scorer=fuzz.partial_ratio, limit=None, score_cutoff=SCORE_CUTOFF
-        )
+        # partial_ratio (Indel) is a cheap, generous first pass; the edit
+        # window score then ranks typos by substituted or swapped characters.
+        hits = process.extract(text, self._keys, scorer=fuzz.partial_ratio, limit=None, score_cutoff=SCORE_CUTOFF)
         district: dict[int, float] = {}
         city: dict[int, float] = {}
         for key, _, position in hits:
-            score = _partial_levenshtein(key, text)
-            if score < SCORE_CUTOFF:
+            score = _similarity(key, text)
+            if score < (LATIN_SCORE_CUTOFF if key.isascii() else SCORE_CUTOFF):
                 continue
+            score += 0.1 * min(len(key), 20)  # tie-break: longer keys are more specific
             index, kind = self._owners[position]
             table = district if kind == "district" else city
             table[index] = max(table.get(index, 0.0), score)
-        if district:  # a district (or alias) match beats a city-only match
-            scores = {i: district[i] + city.get(i, 0.0) for i in district}
-        else:
-            scores = city
+        # City and district scores add up: "上海浦东" ranks Pudong above Xuhui.
+        scores = {i: district.get(i, 0.0) + city.get(i, 0.0) for i in {*district, *city}}
         if not scores:
             return []
         best = max(scores.values())
-        ranked = sorted((i for i in scores if scores[i] >= best - _RELATIVE_MARGIN), key=lambda i: (-scores[i], i))
+        kept = [i for i in scores if scores[i] >= best - _RELATIVE_MARGIN]
+        ranked = sorted(kept, key=lambda i: (-scores[i], i))
         return [self.outlets[i] for i in ranked[:limit]]
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.waybill import find_waybills
+
 MAX_MESSAGE_CHARS = 2000
 """Longest text handed to NLU; the rest is cut off (a 10,000-character paste still gets an answer)."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_WAYBILL_LIKE = re.compile(r"\b[A-Za-z]{0,4}\d{6,}[A-Za-z]{0,2}\b")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -96,7 +97,9 @@ def detect_language(text: str, current: str | None = None) -> str:
     """
     if _CJK.search(text or ""):
         return "zh"
-    without_numbers = _WAYBILL_LIKE.sub(" ", text or "")
+    without_numbers = text or ""
+    for match in reversed(find_waybills(without_numbers)):
+        without_numbers = without_numbers[: match.start] + " " + without_numbers[match.end :]
     if _LATIN_WORD.search(without_numbers):
         return "en"
     return current if current in ("zh", "en") else "zh"

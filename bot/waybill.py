@@ -8,7 +8,8 @@ live in :mod:`bot.waybill_intl` and are checked with their check digits.
 Customers type numbers in many ways, and all of these are understood: full-width
 characters (``ＳＦ１２３…``), lower case, spaces or dashes inside the number
 (``SF 1234-5678-9012 3``), and the letter O typed for 0 or I/l typed for 1 in
-places where the layout requires a digit.
+places where the layout requires a digit. Chinese mobile numbers (``1[3-9]`` and
+nine more digits, with or without ``86``) are never taken for waybill numbers.
 
 :func:`find_waybills` is what the NLU pipeline uses: the span it reports (``raw``,
 ``start``, ``end``) is exactly how the entity is annotated in the training data.
@@ -77,12 +78,30 @@ _BUCKETS: dict[tuple[int, str], tuple[NumberFormat, ...]] = {
 }
 """Layouts that can match a number, by (length, first character)."""
 
+_STARTS = frozenset(key for key, formats in _BUCKETS.items() if formats) | {
+    (length, letter) for length in range(MIN_LENGTH, MAX_LENGTH + 1) for letter in "OIL"
+}
+"""(length, first character) pairs some layout may match, O/I/L read as digits included."""
+
+_STRICT_STARTS = frozenset(
+    key for key, formats in _BUCKETS.items() if any(not fmt.loose for fmt in formats)
+) | {(length, letter) for length in range(MIN_LENGTH, MAX_LENGTH + 1) for letter in "OIL"}
+"""The same pairs, for layouts other than the loose ones."""
+
 _PHONE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
 """A Chinese mobile number (optionally with the country code): never a waybill."""
+
+_PHONE_LENGTHS = (11, 13, 15)
 
 _MISTYPED_DIGITS = str.maketrans("OIL", "011")
 _MAX_FIXES = 4
 """At most this many O/I/L letters are read as digits in one number."""
+
+_MAX_OIL = _MAX_FIXES + 4
+"""More O/I/L letters than this make a word, not a mistyped number (S10 and JD keep 4 letters)."""
+
+_FIXES = tuple(dict.fromkeys(fix for fmt in _FORMATS for fix in fmt.fixes))
+"""Every way of correcting O/I/L that some layout allows, in layout order."""
 
 _STRIP = re.compile(r"[\s\-_\u2010-\u2015\u2212]+")
 _TOKEN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
@@ -115,7 +134,7 @@ class WaybillMatch:
 
 
 def normalise(raw: str) -> str:
-    """Normalises a number as typed: full-width to ASCII, upper case, no separators.
+    """Normalise a number as typed: full-width to ASCII, upper case, no separators.
 
     Spaces, dashes and underscores are removed. Letters typed for digits (O for 0,
     I/l for 1) are *not* corrected here, since only a layout knows where a digit is.
@@ -132,7 +151,7 @@ def normalise(raw: str) -> str:
 
 
 def carriers_for(number: str) -> tuple[str, ...]:
-    """Lists the carriers whose layout an already-normalised number fits.
+    """List the carriers whose layout an already-normalised number fits.
 
     This is a pure check of the given string: it neither normalises it nor
     corrects letters typed for digits (use :func:`normalise` first). Chinese
@@ -150,7 +169,7 @@ def carriers_for(number: str) -> tuple[str, ...]:
 
 
 def find_waybills(text: str) -> list[WaybillMatch]:
-    """Finds every waybill number in a free-text message.
+    """Find every waybill number in a free-text message.
 
     The message is cut into runs of letters and digits (ASCII or full-width) that
     may be joined by up to three spaces or one dash; Chinese characters, line
@@ -178,7 +197,7 @@ def find_waybills(text: str) -> list[WaybillMatch]:
 
 
 def is_waybill(text: str) -> bool:
-    """Tells whether a whole message (stripped) is exactly one waybill number.
+    """Tell whether a whole message (stripped) is exactly one waybill number.
 
     Args:
         text: The customer's message.
@@ -209,7 +228,7 @@ def _formats_for(number: str) -> tuple[NumberFormat, ...]:
 
 
 def _fix_digits(number: str, lead: int, tail: int) -> str | None:
-    """Reads O/I/L as 0/1 between ``lead`` and ``tail`` kept characters.
+    """Read O/I/L as 0/1 between ``lead`` and ``tail`` kept characters.
 
     Returns:
         The corrected number, or ``None`` if nothing changed, the corrected part
@@ -219,17 +238,18 @@ def _fix_digits(number: str, lead: int, tail: int) -> str | None:
     if lead >= end:
         return None
     part = number[lead:end]
-    fixed = part.translate(_MISTYPED_DIGITS)
-    if fixed == part or not (fixed.isascii() and fixed.isdigit()):
+    letters = part.count("O") + part.count("I") + part.count("L")
+    if not 0 < letters <= _MAX_FIXES:
         return None
-    if sum(a != b for a, b in zip(part, fixed)) > _MAX_FIXES:
+    fixed = part.translate(_MISTYPED_DIGITS)
+    if not (fixed.isascii() and fixed.isdigit()):
         return None
     return number[:lead] + fixed + number[end:]
 
 
 @lru_cache(maxsize=4096)
 def _analyse(number: str) -> tuple[str, tuple[NumberFormat, ...]]:
-    """Matches a normalised number, correcting O/I/L typed for digits if needed.
+    """Match a normalised number, correcting O/I/L typed for digits if needed.
 
     Returns:
         The (possibly corrected) number and the layouts it fits; the layouts are
@@ -238,17 +258,14 @@ def _analyse(number: str) -> tuple[str, tuple[NumberFormat, ...]]:
     formats = _formats_for(number)
     if formats or not MIN_LENGTH <= len(number) <= MAX_LENGTH:
         return number, formats
-    if not any(letter in number for letter in "OIL") or sum(map(str.isdigit, number)) < 5:
-        return number, ()
-    for fmt in _FORMATS:
-        if not fmt.min_len <= len(number) <= fmt.max_len:
-            continue
-        for lead, tail in fmt.fixes:
-            fixed = _fix_digits(number, lead, tail)
-            if fixed is not None and fmt.accepts(fixed):
-                formats = _formats_for(fixed)
-                if formats:
-                    return fixed, formats
+    if not 0 < sum(map(number.count, "OIL")) <= _MAX_OIL:
+        return number, ()  # nothing to correct, or too many letters to be a typo
+    for fix in _FIXES:
+        fixed = _fix_digits(number, *fix)
+        if fixed is not None:
+            formats = _formats_for(fixed)
+            if any(fix in fmt.fixes for fmt in formats):
+                return fixed, formats
     return number, ()
 
 
@@ -262,7 +279,7 @@ _Found = tuple[int, int, str, tuple[NumberFormat, ...]]
 
 
 def _runs(text: str) -> list[list[_Token]]:
-    """Cuts a message into runs of letter/digit pieces joined by spaces or dashes."""
+    """Cut a message into runs of letter/digit pieces joined by spaces or dashes."""
     runs: list[list[_Token]] = []
     current: list[_Token] = []
     for match in _TOKEN.finditer(text):
@@ -280,7 +297,7 @@ def _runs(text: str) -> list[list[_Token]]:
 
 
 def _scan_run(tokens: list[_Token]) -> list[_Found]:
-    """Finds the numbers in one run, longest first, from left to right."""
+    """Find the numbers in one run, longest first, from left to right."""
     found: list[_Found] = []
     i = 0
     while i < len(tokens):
@@ -310,62 +327,92 @@ def _longest(
     """
     pieces: list[str] = []
     ends: list[int] = []  # length of the joined text after each piece
+    word_at = 0  # index of the first word (letters only) after the first piece
+    total = 0
     for last in range(first, len(tokens)):
-        pieces.append(tokens[last][2])
-        ends.append(ends[-1] + len(pieces[-1]) if ends else len(pieces[-1]))
-        if ends[-1] > MAX_LENGTH:
+        piece = tokens[last][2]
+        total += len(piece)
+        if total > MAX_LENGTH:
             break
+        if not word_at and last > first and piece.isalpha():
+            word_at = last - first
+        pieces.append(piece)
+        ends.append(total)
     text = "".join(pieces)
     for count in range(len(ends), 0, -1):
-        candidate = text[: ends[count - 1]]
-        if len(candidate) < MIN_LENGTH or len(candidate) > MAX_LENGTH:
-            continue
-        if count > 1 and candidate.isdigit() and _holds_phone(candidate, ends[: count - 1]):
+        size = ends[count - 1]
+        if size < MIN_LENGTH:
+            break
+        with_word = 0 < word_at < count
+        if (size, text[0]) not in (_STRICT_STARTS if with_word else _STARTS):
+            continue  # no layout of this length starts with this character
+        candidate = text[:size]
+        if count > 1 and candidate.isdigit() and _holds_phone(candidate, ends[:count]):
             continue
         number, formats = _analyse(candidate)
+        if formats and with_word:
+            # A word after the first piece: only a strict layout may contain it.
+            formats = tuple(fmt for fmt in formats if not fmt.loose)
         if formats:
             return first + count - 1, number, formats
     return None
 
 
-def _holds_phone(digits: str, cuts: list[int]) -> bool:
-    """Tells whether a mobile number is typed as its own group inside ``digits``.
+def _holds_phone(digits: str, ends: list[int]) -> bool:
+    """Tell whether a mobile number is typed as its own group inside ``digits``.
 
-    ``13812345678 2`` is a phone number and a stray digit, not a 12-digit number,
-    so a group of digits whose first or last pieces form a phone number is refused.
+    ``13812345678 2`` or ``138 1234 5678 2`` is a phone number and a stray digit,
+    not a 12-digit number, so a group of digits whose first or last pieces are
+    typed like a phone number (in at most four pieces of two digits or more) is
+    refused. A number typed digit by digit is not mistaken for one.
+
+    Args:
+        digits: The joined digits of a group of pieces.
+        ends: Offset in ``digits`` where each piece ends (the last is ``len(digits)``).
     """
-    return any(_PHONE.fullmatch(digits[:cut]) or _PHONE.fullmatch(digits[cut:]) for cut in cuts)
+    head = ends[:4]  # a phone number at the start ends within the first four pieces
+    tail = ends[-5:-1]  # ... or, at the end, starts after one of the last four cuts
+    for length in _PHONE_LENGTHS:
+        if length in head:
+            index = ends.index(length)
+            if _typed_as_phone(digits[:length], ends[: index + 1], 0):
+                return True
+        cut = len(digits) - length
+        if cut in tail:
+            index = ends.index(cut)
+            if _typed_as_phone(digits[cut:], ends[index + 1 :], cut):
+                return True
+    return False
+
+
+def _typed_as_phone(digits: str, ends: list[int], offset: int) -> bool:
+    """Tell whether pieces (ending at ``ends``, from ``offset``) read like a phone number."""
+    if len(ends) > 4 or not _PHONE.fullmatch(digits):
+        return False
+    starts = [offset, *ends[:-1]]
+    return all(end - start >= 2 for start, end in zip(starts, ends, strict=True))
 
 
 def _trim_loose(
     tokens: list[_Token], first: int, last: int, number: str, formats: tuple[NumberFormat, ...]
 ) -> tuple[int, int, str, tuple[NumberFormat, ...]] | None:
-    """Keeps a broad layout from swallowing a word next to a number.
+    """Keep a broad layout from swallowing a word typed before a number.
 
-    DHL eCommerce takes a two-letter prefix and any letters after it, so
-    ``my 1234567890123`` or ``GM2951173225174494 thanks`` would otherwise grow
-    into one number. When only such layouts match, a word at either end is
-    dropped if the rest is a number (or a phone number) on its own.
+    DHL eCommerce takes a two-letter prefix such as ``MY`` or ``IN`` and anything
+    after it, so ``my 1234567890123`` would otherwise be one number. When only
+    such layouts match and the group starts with a word, the word is dropped if
+    the rest is a number (or a phone number) on its own.
 
     Returns:
-        The (possibly narrowed) group and its number and layouts, or ``None``
+        The (possibly narrowed) group with its number and layouts, or ``None``
         when what remains is a phone number.
     """
-    while last > first and all(fmt.loose for fmt in formats):
-        if tokens[last][2].isalpha():
-            shorter = _analyse(_joined(tokens, first, last - 1))
-            if shorter[1]:
-                last -= 1
-                number, formats = shorter
-                continue
-        if tokens[first][2].isalpha():
-            rest = _joined(tokens, first + 1, last)
-            if _PHONE.fullmatch(rest):
-                return None
-            shorter = _analyse(rest)
-            if shorter[1]:
-                first += 1
-                number, formats = shorter
-                continue
-        break
+    while last > first and all(fmt.loose for fmt in formats) and tokens[first][2].isalpha():
+        rest = _joined(tokens, first + 1, last)
+        if _PHONE.fullmatch(rest):
+            return None
+        rest_number, rest_formats = _analyse(rest)
+        if not rest_formats:
+            break
+        first, number, formats = first + 1, rest_number, rest_formats
     return first, last, number, formats

@@ -58,7 +58,7 @@ class NumberFormat:
     loose: bool = False
 
     def accepts(self, number: str) -> bool:
-        """Tells whether a normalised number has this layout (and valid check digits).
+        """Tell whether a normalised number has this layout (and valid check digits).
 
         Args:
             number: Upper-case number without spaces; no O/I correction is applied.
@@ -141,7 +141,7 @@ def s10_check(sequence: str, check_digit: str) -> bool:
     Returns:
         True if the check digit is right (remainder 1 gives 0, remainder 0 gives 5).
     """
-    total = sum(int(char) * weight for char, weight in zip(sequence, S10_WEIGHTS))
+    total = sum(int(char) * weight for char, weight in zip(sequence, S10_WEIGHTS, strict=False))
     remainder = total % 11
     check = 0 if remainder == 1 else 5 if remainder == 0 else 11 - remainder
     return str(check) == check_digit
@@ -162,7 +162,7 @@ def sum_product_mod(
     Returns:
         True if ``sum(d * w) % modulo1 % modulo2`` equals the check digit.
     """
-    total = sum(int(char) * weight for char, weight in zip(sequence, weights))
+    total = sum(int(char) * weight for char, weight in zip(sequence, weights, strict=False))
     return str(total % modulo1 % modulo2) == check_digit
 
 
@@ -172,7 +172,7 @@ def sum_product_mod(
 def _mod10_rule(
     evens: int, odds: int, *, reverse: bool = False, prepend_91: bool = False
 ) -> Validator:
-    """Validator for a mod-10 layout (``prepend_91``: USPS Legacy serial rule)."""
+    """Build the validator of a mod-10 layout (``prepend_91``: USPS Legacy serial rule)."""
 
     def validate(match: re.Match[str]) -> bool:
         serial = match["serial"]
@@ -190,7 +190,7 @@ def _mod10_rule(
 
 
 def _weighted_rule(weights: Sequence[int]) -> Validator:
-    """Validator for a FedEx Express sum-product layout (mod 11, then mod 10)."""
+    """Build the validator of a FedEx Express sum-product layout (mod 11, then mod 10)."""
 
     def validate(match: re.Match[str]) -> bool:
         return sum_product_mod(match["serial"], match["check"], weights, 11, 10)
@@ -199,12 +199,12 @@ def _weighted_rule(weights: Sequence[int]) -> Validator:
 
 
 def _mod7_rule(match: re.Match[str]) -> bool:
-    """Validator for DHL Express numbers."""
+    """Check a DHL Express match (mod 7)."""
     return mod7(match["serial"], match["check"])
 
 
 def _s10_rule(match: re.Match[str]) -> bool:
-    """Validator for UPU S10 numbers: check digit and a real issuing country."""
+    """Check a UPU S10 match: check digit and a real issuing country."""
     return s10_check(match["serial"], match["check"]) and match["country"] in S10_COUNTRIES
 
 
@@ -257,7 +257,7 @@ def make_format(
     validate: Validator | None = None,
     loose: bool = False,
 ) -> NumberFormat:
-    """Builds a :class:`NumberFormat` from a regex source (shorthand for format tables).
+    """Build a :class:`NumberFormat` from a regex source (shorthand for format tables).
 
     Args:
         name: Short identifier of the layout.
@@ -277,10 +277,10 @@ def make_format(
     )
 
 
-_USPS_ZIP = "(?:420[0-9]{5}"
 _USPS_N = (
-    # optional 420 + ZIP (+4) routing code, then 94 + service + mailer id + package
-    rf"{_USPS_ZIP}(?=[0-9]{{22}}(?![0-9])|[0-9]{{26}}(?![0-9]))(?:[0-9]{{4}}(?=[0-9]{{22}}(?![0-9])))?)?"
+    # optional routing code: 420 + ZIP (22 or 26 digits follow), + ZIP+4 (22 digits follow)
+    r"(?:420[0-9]{5}(?=[0-9]{22}(?![0-9])|[0-9]{26}(?![0-9]))(?:[0-9]{4}(?=[0-9]{22}(?![0-9])))?)?"
+    # serial: 94 + service code + mailer id (9 digits starting with 9, else 6) + package id
     r"(?P<serial>94[0-9]{3}"
     r"(?=9[0-9]{8}(?:[0-9]{15}|[0-9]{11}|[0-9]{7})[0-9](?![0-9])"
     r"|[0-8][0-9]{5}(?:[0-9]{14}|[0-9]{10})[0-9](?![0-9]))"
@@ -288,8 +288,12 @@ _USPS_N = (
     r"(?:[0-9]{15}|[0-9]{14}|[0-9]{11}|[0-9]{10}|[0-9]{7}))"
     r"(?P<check>[0-9])"
 )
+"""USPS IMpb constructs N01-N10."""
+
 _USPS_C = (
-    rf"{_USPS_ZIP}(?:[0-9]{{4}}(?=[0-9]{{22}}(?![0-9])))?)?"
+    # optional routing code: 420 + ZIP, + ZIP+4 (22 digits follow)
+    r"(?:420[0-9]{5}(?:[0-9]{4}(?=[0-9]{22}(?![0-9])))?)?"
+    # serial: 92/93/95 + service code + mailer id (9 digits starting with 9, else 6) + package id
     r"(?P<serial>(?:92(?=[0-9]{3}9)|93(?=[0-9]{3}[0-8])|95)[0-9]{3}"
     r"(?=9[0-9]{8}(?:[0-9]{11}|[0-9]{7})[0-9](?![0-9])"
     r"|[0-8][0-9]{5}(?:[0-9]{14}|[0-9]{10})[0-9](?![0-9]))"
@@ -297,46 +301,90 @@ _USPS_C = (
     r"(?:[0-9]{14}|[0-9]{11}|[0-9]{10}|[0-9]{7}))"
     r"(?P<check>[0-9])"
 )
+"""USPS IMpb constructs C01-C10 and retail."""
+
 _DHL_ECOMMERCE_PREFIXES = "GM|LX|RX|UV|CN|SG|TH|IN|HK|MY"
 
+# fmt: off
 INTL_FORMATS: tuple[NumberFormat, ...] = (
-    make_format("ups", "UPS", r"1Z(?P<serial>[A-Z0-9]{15})(?P<check>[0-9])", (18, 18), "1",
-         fixes=((17, 0),), validate=_mod10_rule(1, 2)),
-    make_format("ups_waybill", "UPS", r"[AHJKTV](?P<serial>[0-9]{9})(?P<check>[0-9])", (11, 11),
-         "AHJKTV", fixes=((1, 0),), validate=_mod10_rule(1, 2)),
-    make_format("s10", "S10",
-         r"[A-Z]{2}(?P<serial>[0-9]{8})(?P<check>[0-9])(?P<country>[A-Z]{2})", (13, 13),
-         LETTERS, fixes=((2, 2),), validate=_s10_rule),
-    make_format("fedex_12", "FEDEX", r"(?P<serial>[0-9]{11})(?P<check>[0-9])", (12, 12), DIGITS,
-         validate=_weighted_rule(_FEDEX_12_WEIGHTS)),
-    make_format("fedex_34", "FEDEX", r"[0-8][0-9]{14}[0-9]{5}(?P<serial>[0-9]{13})(?P<check>[0-9])",
-         (34, 34), "012345678", validate=_weighted_rule(_FEDEX_13_WEIGHTS)),
-    make_format("fedex_astra_32", "FEDEX",
-         r"3[0-9]{15}(?P<serial>[0-9]{11})(?P<check>[0-9])[0-9]{4}", (32, 32), "3",
-         validate=_weighted_rule(_FEDEX_12_WEIGHTS)),
-    make_format("fedex_ground", "FEDEX", r"(?P<serial>[0-9]{14})(?P<check>[0-9])", (15, 15),
-         DIGITS, validate=_mod10_rule(1, 3)),
-    make_format("fedex_ground_sscc_18", "FEDEX", r"[0-9]{2}(?P<serial>[0-9]{15})(?P<check>[0-9])",
-         (18, 18), DIGITS, validate=_mod10_rule(3, 1)),
-    make_format("fedex_ground_96", "FEDEX", r"96[0-9]{5}(?P<serial>[0-9]{14})(?P<check>[0-9])",
-         (22, 22), "9", validate=_mod10_rule(1, 3)),
-    make_format("fedex_ground_gsn", "FEDEX",
-         r"96[0-9]{2}[0-9]{5}[0-9]{10}[0-9](?P<serial>[0-9]{13})(?P<check>[0-9])", (34, 34),
-         "9", validate=_weighted_rule(_FEDEX_13_WEIGHTS)),
-    make_format("usps_20", "USPS", r"(?P<serial>[0-9]{19})(?P<check>[0-9])", (20, 20), DIGITS,
-         validate=_mod10_rule(3, 1)),
-    make_format("usps_impb_n", "USPS", _USPS_N, (22, 38), "49",
-         validate=_mod10_rule(3, 1, reverse=True)),
-    make_format("usps_legacy", "USPS",
-         r"(?:420[0-9]{5}(?:[0-9]{4})?)?(?P<serial>(?:91)?[0-9]{19})(?P<check>[0-9])",
-         (20, 34), DIGITS, validate=_mod10_rule(3, 1, prepend_91=True)),
-    make_format("usps_impb_c", "USPS", _USPS_C, (22, 34), "49", validate=_mod10_rule(3, 1)),
-    make_format("dhl_express", "DHL", r"(?P<serial>[0-9]{9,10})(?P<check>[0-9])", (10, 11), DIGITS,
-         validate=_mod7_rule),
-    make_format("dhl_express_piece_id", "DHL", r"J[A-Z]{2,3}[0-9]{9,10}", (12, 14), "J",
-         fixes=((3, 0), (4, 0))),
-    make_format("dhl_ecommerce", "DHL", rf"(?:{_DHL_ECOMMERCE_PREFIXES})[0-9][0-9A-Z]{{9,38}}",
-         (12, 41), "GLRUCSTIHM", fixes=(), loose=True),
-    make_format("dhl_ecommerce_14", "DHL", r"[0-9]{14}", (14, 14), DIGITS, loose=True),
+    # UPS: "1Z" + 15 letters/digits + check digit; waybill: service letter + 9 digits + check digit.
+    make_format(
+        "ups", "UPS", r"1Z(?P<serial>[A-Z0-9]{15})(?P<check>[0-9])", (18, 18), "1",
+        fixes=((17, 0),), validate=_mod10_rule(1, 2),
+    ),
+    make_format(
+        "ups_waybill", "UPS", r"[AHJKTV](?P<serial>[0-9]{9})(?P<check>[0-9])", (11, 11), "AHJKTV",
+        fixes=((1, 0),), validate=_mod10_rule(1, 2),
+    ),
+    # UPU S10: service letters + 8 digits + check digit + issuing country.
+    make_format(
+        "s10", "S10", r"[A-Z]{2}(?P<serial>[0-9]{8})(?P<check>[0-9])(?P<country>[A-Z]{2})", (13, 13),
+        LETTERS, fixes=((2, 2),), validate=_s10_rule,
+    ),
+    # FedEx
+    make_format(
+        "fedex_12", "FEDEX", r"(?P<serial>[0-9]{11})(?P<check>[0-9])", (12, 12), DIGITS,
+        validate=_weighted_rule(_FEDEX_12_WEIGHTS),
+    ),
+    make_format(
+        "fedex_34", "FEDEX", r"[0-8][0-9]{14}[0-9]{5}(?P<serial>[0-9]{13})(?P<check>[0-9])", (34, 34),
+        "012345678", validate=_weighted_rule(_FEDEX_13_WEIGHTS),
+    ),
+    make_format(
+        "fedex_astra_32", "FEDEX", r"3[0-9]{15}(?P<serial>[0-9]{11})(?P<check>[0-9])[0-9]{4}", (32, 32),
+        "3", validate=_weighted_rule(_FEDEX_12_WEIGHTS),
+    ),
+    make_format(
+        "fedex_ground", "FEDEX", r"(?P<serial>[0-9]{14})(?P<check>[0-9])", (15, 15), DIGITS,
+        validate=_mod10_rule(1, 3),
+    ),
+    make_format(
+        "fedex_ground_sscc_18", "FEDEX", r"[0-9]{2}(?P<serial>[0-9]{15})(?P<check>[0-9])", (18, 18),
+        DIGITS, validate=_mod10_rule(3, 1),
+    ),
+    make_format(
+        "fedex_ground_96", "FEDEX", r"96[0-9]{5}(?P<serial>[0-9]{14})(?P<check>[0-9])", (22, 22), "9",
+        validate=_mod10_rule(1, 3),
+    ),
+    make_format(
+        "fedex_ground_gsn", "FEDEX", r"96[0-9]{18}(?P<serial>[0-9]{13})(?P<check>[0-9])", (34, 34), "9",
+        validate=_weighted_rule(_FEDEX_13_WEIGHTS),
+    ),
+    # USPS
+    make_format(
+        "usps_20", "USPS", r"(?P<serial>[0-9]{19})(?P<check>[0-9])", (20, 20), DIGITS,
+        validate=_mod10_rule(3, 1),
+    ),
+    make_format(
+        "usps_impb_n", "USPS", _USPS_N, (22, 38), "49",
+        validate=_mod10_rule(3, 1, reverse=True),
+    ),
+    make_format(
+        "usps_legacy", "USPS",
+        r"(?:420[0-9]{5}(?:[0-9]{4})?)?(?P<serial>(?:91)?[0-9]{19})(?P<check>[0-9])", (20, 34), DIGITS,
+        validate=_mod10_rule(3, 1, prepend_91=True),
+    ),
+    make_format(
+        "usps_impb_c", "USPS", _USPS_C, (22, 34), "49",
+        validate=_mod10_rule(3, 1),
+    ),
+    # DHL: the Piece ID and both eCommerce layouts have no check digit.
+    make_format(
+        "dhl_express", "DHL", r"(?P<serial>[0-9]{9,10})(?P<check>[0-9])", (10, 11), DIGITS,
+        validate=_mod7_rule,
+    ),
+    make_format(
+        "dhl_express_piece_id", "DHL", r"J[A-Z]{2,3}[0-9]{9,10}", (12, 14), "J",
+        fixes=((3, 0), (4, 0)),
+    ),
+    make_format(
+        "dhl_ecommerce", "DHL", rf"(?:{_DHL_ECOMMERCE_PREFIXES})[0-9][0-9A-Z]{{9,38}}", (12, 41),
+        "GLRUCSTIHM", fixes=(), loose=True,
+    ),
+    make_format(
+        "dhl_ecommerce_14", "DHL", r"[0-9]{14}", (14, 14), DIGITS,
+        loose=True,
+    ),
 )
 """International layouts, in the order their carriers are offered as candidates."""
+# fmt: on

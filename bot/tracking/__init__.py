@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from bot.tracking.demo import PROJECT_ROOT, DemoProvider
-from bot.tracking.kuaidi100 import Kuaidi100Provider
 from bot.tracking.models import (
     HoldReason,
     ProviderError,
@@ -40,7 +38,26 @@ __all__ = [
     "provider_from_env",
 ]
 
+if TYPE_CHECKING:
+    from bot.tracking.demo import DemoProvider
+    from bot.tracking.kuaidi100 import Kuaidi100Provider
+
 PROVIDERS = ("demo", "kuaidi100")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def __getattr__(name: str) -> Any:
+    # The providers are imported lazily so that ``python -m bot.tracking.demo``
+    # and ``python -m bot.tracking.fixtures`` run without re-import warnings.
+    if name == "DemoProvider":
+        from bot.tracking.demo import DemoProvider
+
+        return DemoProvider
+    if name == "Kuaidi100Provider":
+        from bot.tracking.kuaidi100 import Kuaidi100Provider
+
+        return Kuaidi100Provider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _project_path(value: str) -> Path:
@@ -63,6 +80,9 @@ def provider_from_env(env: Mapping[str, str] = os.environ) -> TrackingProvider:
         ValueError: Unknown ``TRACKING_PROVIDER``, missing Kuaidi100
             credentials or a ``TRACKING_TIMEOUT`` that is not a positive number.
     """
+    from bot.tracking.demo import DemoProvider
+    from bot.tracking.kuaidi100 import Kuaidi100Provider
+
     name = (env.get("TRACKING_PROVIDER") or "demo").strip().lower()
     if name == "demo":
         return DemoProvider(

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from bot.tracking.fixtures import (
+    CHINA_TZ,
     EventRecord,
     ShipmentRecord,
     china_now,
@@ -98,7 +99,7 @@ def normalise_number(raw: str) -> str:
 
 
 def normalise_phone(raw: str) -> str | None:
-    """The 11-digit mainland mobile number in ``raw``, or ``None``.
+    """Return the 11-digit mainland mobile number in ``raw``, or ``None``.
 
     Accepts spaces, hyphens and a ``+86``/``0086``/``86`` prefix.
     """
@@ -234,10 +235,10 @@ class DemoProvider:
         try:
             stat = self.fixtures_path.stat()
         except OSError:
-            stat_key = None
+            stat_key = (-1, -1)  # missing: complain once, not on every lookup
         else:
             stat_key = (stat.st_mtime_ns, stat.st_size)
-        if stat_key is not None and stat_key == self._seen_stat:
+        if stat_key == self._seen_stat:
             return
         try:
             self._seed_locked(force=False)
@@ -248,8 +249,7 @@ class DemoProvider:
                 return
             logger.error("demo fixtures invalid:\n%s", exc)
             raise ProviderError(
-                "demo fixtures file is missing or invalid; run "
-                "`python -m bot.tracking.demo load FILE` to see why"
+                "demo fixtures file is missing or invalid; run `python -m bot.tracking.demo load FILE` to see why"
             ) from None
 
     def _seed_locked(self, force: bool) -> None:
@@ -325,9 +325,11 @@ class DemoProvider:
         )
 
     def _get_sync(self, waybill: str, carriers: tuple[str, ...]) -> Shipment | None:
-        row = self._connection().execute(
-            "SELECT * FROM shipments WHERE waybill = ?", (normalise_number(waybill),)
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT * FROM shipments WHERE waybill = ?", (normalise_number(waybill),))
+            .fetchone()
+        )
         if row is None:
             return None
         if carriers and row["carrier"] not in {c.upper() for c in carriers}:
@@ -338,11 +340,14 @@ class DemoProvider:
         digits = normalise_phone(phone)
         if digits is None or not receiver_name.strip():
             return []
-        rows = self._connection().execute(
-            "SELECT * FROM shipments WHERE phone_prefix = ? AND phone_suffix = ? "
-            "AND receiver_name_sha256 = ?",
-            (digits[:3], digits[-4:], hash_name(receiver_name)),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT * FROM shipments WHERE phone_prefix = ? AND phone_suffix = ? AND receiver_name_sha256 = ?",
+                (digits[:3], digits[-4:], hash_name(receiver_name)),
+            )
+            .fetchall()
+        )
         now = self._now()
         shipments = [self._record(row).to_shipment(now) for row in rows]
         shipments.sort(key=_recency, reverse=True)
@@ -353,7 +358,7 @@ def _recency(shipment: Shipment) -> datetime:
     latest = shipment.latest
     if latest is not None:
         return latest.time
-    return shipment.promised_at or datetime.min.replace(tzinfo=china_now().tzinfo)
+    return shipment.promised_at or datetime.min.replace(tzinfo=CHINA_TZ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -365,9 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0 when loaded, 1 when the file is invalid.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.tracking.demo", description="Demo tracking data tools."
-    )
+    parser = argparse.ArgumentParser(prog="python -m bot.tracking.demo", description="Demo tracking data tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     load = commands.add_parser("load", help="validate a fixtures file and load it into the database")
     load.add_argument("path", help="the YAML fixtures file")

@@ -60,9 +60,7 @@ WAYBILL_FORMATS: dict[str, re.Pattern[str]] = {
     "CAINIAO": re.compile(r"^621\d{12}$"),
     "S10": re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$"),
 }
-KNOWN_CARRIERS: frozenset[str] = frozenset(
-    [*WAYBILL_FORMATS, "UPS", "FEDEX", "DHL", "USPS", "YUNEXPRESS"]
-)
+KNOWN_CARRIERS: frozenset[str] = frozenset([*WAYBILL_FORMATS, "UPS", "FEDEX", "DHL", "USPS", "YUNEXPRESS"])
 _GENERIC_WAYBILL = re.compile(r"^[A-Z0-9]{8,32}$")
 
 _ACTIVE = {
@@ -151,10 +149,7 @@ class ShipmentRecord:
             waybill=self.waybill,
             carrier=self.carrier,
             status=self.status,
-            events=tuple(
-                ScanEvent(resolve_time(e.time, now), e.location, e.description)
-                for e in self.events
-            ),
+            events=tuple(ScanEvent(resolve_time(e.time, now), e.location, e.description) for e in self.events),
             origin=self.origin,
             destination=self.destination,
             promised_at=opt(self.promised_at),
@@ -181,7 +176,7 @@ class _Problem(Exception):
 
 
 def china_now() -> datetime:
-    """The current time in China (UTC+8), timezone-aware."""
+    """Return the current time in China (UTC+8), timezone-aware."""
     return datetime.now(CHINA_TZ)
 
 
@@ -217,16 +212,13 @@ def parse_time_spec(value: object) -> str:
         match = _RELATIVE.match(text)
         if match is None or not any(match.groups()[1:]):
             raise ValueError(
-                f"{value!r} is not a relative time; write e.g. -2d3h, +1d, -45m "
-                "(units w, d, h, m in that order)"
+                f"{value!r} is not a relative time; write e.g. -2d3h, +1d, -45m (units w, d, h, m in that order)"
             )
         return text
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"{value!r} is not a time; write now, -2d3h, +1d or 2026-11-20T14:30:00+08:00"
-        ) from None
+        raise ValueError(f"{value!r} is not a time; write now, -2d3h, +1d or 2026-11-20T14:30:00+08:00") from None
     return _aware(parsed).isoformat()
 
 
@@ -249,9 +241,7 @@ def resolve_time(spec: str, now: datetime) -> datetime:
     match = _RELATIVE.match(spec)
     if match is not None:
         sign, weeks, days, hours, minutes = match.groups()
-        delta = timedelta(
-            weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0)
-        )
+        delta = timedelta(weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
         return now + delta if sign == "+" else now - delta
     return _aware(datetime.fromisoformat(spec))
 
@@ -285,7 +275,7 @@ def s10_check_digit(serial: str) -> int:
     Returns:
         The check digit (0-9).
     """
-    total = sum(int(d) * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7)))
+    total = sum(int(d) * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7), strict=True))
     rest = total % 11
     return 5 if rest == 0 else 0 if rest == 1 else 11 - rest
 
@@ -328,9 +318,7 @@ def _phone(value: object, name: str) -> str:
     if _MASKED_PHONE.match(text):
         return text
     if _FULL_PHONE.match(text):
-        raise _Problem(
-            f"field {name!r}: looks like a full phone number; store it masked like 138****5678"
-        )
+        raise _Problem(f"field {name!r}: looks like a full phone number; store it masked like 138****5678")
     raise _Problem(f"field {name!r}: {text!r} is not a masked mobile number like 138****5678")
 
 
@@ -397,7 +385,8 @@ def _record(raw: object) -> ShipmentRecord:
 
     carrier = _text(raw["carrier"], "carrier").upper()
     if carrier not in KNOWN_CARRIERS:
-        raise _Problem(f"field 'carrier': unknown carrier {carrier!r}; expected one of: {', '.join(sorted(KNOWN_CARRIERS))}")
+        allowed = ", ".join(sorted(KNOWN_CARRIERS))
+        raise _Problem(f"field 'carrier': unknown carrier {carrier!r}; expected one of: {allowed}")
     status: Status = _enum(raw["status"], "status", Status)
 
     def optional_text(name: str) -> str | None:
@@ -410,12 +399,13 @@ def _record(raw: object) -> ShipmentRecord:
 
     receiver_name = _text(raw["receiver_name"], "receiver_name")
     if "*" not in receiver_name:
-        raise _Problem("field 'receiver_name': must be masked like 张*; put the full name's hash in receiver_name_sha256")
+        raise _Problem(
+            "field 'receiver_name': must be masked like 张*; put the full name's hash in receiver_name_sha256"
+        )
     name_hash = _text(raw["receiver_name_sha256"], "receiver_name_sha256").lower()
     if not _SHA256.match(name_hash):
         raise _Problem(
-            "field 'receiver_name_sha256': expected 64 hex digits "
-            "(python -m bot.tracking.fixtures hash-name NAME)"
+            "field 'receiver_name_sha256': expected 64 hex digits (python -m bot.tracking.fixtures hash-name NAME)"
         )
     hold_value = raw.get("hold_reason")
     extra = raw.get("extra") or {}
@@ -506,9 +496,7 @@ def parse_shipments(data: object, source: str = "<fixtures>") -> list[ShipmentRe
             problems.append(f"{source}: {label}: {exc}")
             continue
         if record.waybill in seen:
-            problems.append(
-                f"{source}: {label}: field 'waybill': duplicate of shipments[{seen[record.waybill]}]"
-            )
+            problems.append(f"{source}: {label}: field 'waybill': duplicate of shipments[{seen[record.waybill]}]")
             continue
         seen[record.waybill] = i
         records.append(record)
@@ -569,7 +557,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    parser = argparse.ArgumentParser(prog="python -m bot.tracking.fixtures", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.tracking.fixtures", description="Demo shipment fixtures tools."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     hashing = commands.add_parser("hash-name", help="print receiver_name_sha256 for a full name")
     hashing.add_argument("name")

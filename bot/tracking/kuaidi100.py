@@ -38,7 +38,7 @@ state                  status
 14 拒签                ``DELIVERY_FAILED`` (refused by the receiver)
 =====================  ====================================================
 
-A latest scan that says 遗失/丢失 makes it ``LOST``, 破损 ``DAMAGED``.
+A latest scan that says 遗失/丢失 makes it ``LOST``; 破损 on a 疑难 state makes it ``DAMAGED``.
 
 The API cannot search by phone, so :meth:`Kuaidi100Provider.find_by_phone`
 always returns ``[]``. SF (``shunfeng``) usually requires the sender's or
@@ -113,7 +113,7 @@ _FAILED_NOTES = {
 
 
 def kuaidi100_sign(param: str, key: str, customer: str) -> str:
-    """The ``sign`` form field: upper-case MD5 of ``param + key + customer``."""
+    """Compute the ``sign`` form field: upper-case MD5 of ``param + key + customer``."""
     return hashlib.md5((param + key + customer).encode("utf-8")).hexdigest().upper()
 
 
@@ -307,7 +307,7 @@ class Kuaidi100Provider:
         return None
 
     async def find_by_phone(self, phone: str, receiver_name: str) -> list[Shipment]:
-        """Always ``[]``: the real-time query API cannot search by phone."""
+        """Return ``[]`` always: the real-time query API cannot search by phone."""
         return []
 
     async def aclose(self) -> None:
@@ -323,7 +323,8 @@ class Kuaidi100Provider:
 
     async def _query(self, com: str, num: str) -> Any:
         param = json.dumps({"com": com, "num": num, "resultv2": "4"}, ensure_ascii=False)
-        form = {"customer": self.customer, "param": param, "sign": kuaidi100_sign(param, self._key, self.customer)}
+        sign = kuaidi100_sign(param, self._key, self.customer)
+        form = {"customer": self.customer, "param": param, "sign": sign}
         try:
             async with self._client().post(f"{self.base_url}/poll/query.do", data=form) as response:
                 if response.status >= 400:

@@ -25,7 +25,7 @@ def _fold(number: str) -> str:
 
 
 def carrier_prefix(number: str) -> str:
-    """The part of a number that names its carrier family.
+    """Return the part of a number that names its carrier family.
 
     The leading letters (``SF``, ``JD``, ``YT``, ``DPK``, ``EA`` …) or, for
     all-digit numbers, the first digit (``7`` ZTO/STO, ``3``/``4`` Yunda, …).
@@ -41,7 +41,7 @@ def carrier_prefix(number: str) -> str:
 
 
 def suggest_own_number(typed: str, own_numbers: Sequence[str]) -> str | None:
-    """The customer's own number that ``typed`` most likely meant.
+    """Return the customer's own number that ``typed`` most likely meant.
 
     Args:
         typed: The number as typed (normalised here: upper case, no spaces).
@@ -61,9 +61,7 @@ def suggest_own_number(typed: str, own_numbers: Sequence[str]) -> str | None:
     candidates = sorted(n for n in originals if carrier_prefix(n) == prefix)
     if not candidates:
         return None
-    hits = process.extract(
-        folded, candidates, scorer=Levenshtein.distance, score_cutoff=MAX_DISTANCE, limit=2
-    )
+    hits = process.extract(folded, candidates, scorer=Levenshtein.distance, score_cutoff=MAX_DISTANCE, limit=2)
     if not hits:
         return None
     if len(hits) > 1 and hits[1][1] == hits[0][1]:

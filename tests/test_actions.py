@@ -1,0 +1,268 @@
+"""Custom actions run against the real demo provider (SQLite) and a real slow HTTP upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.faq import ActionAnswerFaq
+from actions.language import ActionDetectLanguage
+from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
+from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
+from bot.outlets import OutletDirectory
+from bot.tracking.demo import DemoProvider
+from bot.tracking.fixtures import CHINA_TZ
+from bot.tracking.kuaidi100 import Kuaidi100Provider
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
+LATE_IN_TRANSIT = "SF1648547086646"
+DELIVERED = "SF1873662042955"
+HELD_WEATHER = "SF1851694749757"
+UNKNOWN = "SF9999999999999"
+
+
+@pytest.fixture(autouse=True)
+def demo_services(tmp_path):
+    provider = DemoProvider(tmp_path / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: NOW)
+    services.configure(
+        tracking=provider,
+        outlet_directory=OutletDirectory.from_yaml(ROOT / "fixtures" / "outlets.yml"),
+        clock=lambda: NOW,
+    )
+    yield provider
+    provider.close()
+    services.reset()
+
+
+def tracker(text: str, slots: dict | None = None, response_key: str | None = None, loop: str | None = None):
+    latest = {"text": text, "intent": {"name": "track_waybill"}, "entities": []}
+    if response_key:
+        latest["response_selector"] = {"faq": {"response": {"intent_response_key": response_key}}}
+    all_slots = {"language": "zh", "waybill": None, "waybill_attempts": 0, "my_waybills": None}
+    all_slots.update(slots or {})
+    return Tracker("customer-1", all_slots, latest, [], False, None, {"name": loop} if loop else {}, "action_listen")
+
+
+async def run(action, text: str, **kwargs):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker(text, **kwargs), {})
+    return [m.get("text") or m.get("response") for m in dispatcher.messages], events
+
+
+def slot(events, name):
+    values = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name]
+    assert values, f"slot {name} not set"
+    return values[-1]
+
+
+async def test_late_shipment_explained_in_chinese():
+    texts, events = await run(ActionTrackWaybill(), f"帮我查下 {LATE_IN_TRANSIT}")
+    assert len(texts) == 1
+    reply = texts[0]
+    assert LATE_IN_TRANSIT in reply
+    assert "最新动态" in reply and "已超时" in reply and "预计送达" in reply
+    assert slot(events, "my_waybills") == [LATE_IN_TRANSIT]
+    assert slot(events, "waybill") is None
+
+
+async def test_delivered_shipment_explained_in_english():
+    texts, _ = await run(ActionTrackWaybill(), f"where is {DELIVERED}", slots={"language": "en"})
+    reply = texts[0]
+    assert "Signed for by" in reply and "Not received it?" in reply
+    assert reply.startswith(f"SF Express {DELIVERED}: delivered.")
+
+
+async def test_held_shipment_gives_its_reason():
+    texts, _ = await run(ActionTrackWaybill(), HELD_WEATHER)
+    assert "原因" in texts[0] and "天气" in texts[0]
+
+
+async def test_one_answer_per_number():
+    texts, events = await run(ActionTrackWaybill(), f"{DELIVERED}、{HELD_WEATHER} 和 {UNKNOWN}")
+    assert texts[0].startswith("为您查到 3 个")
+    assert DELIVERED in texts[1] and HELD_WEATHER in texts[2] and UNKNOWN in texts[3]
+    assert "没有查到" in texts[3]
+    assert slot(events, "my_waybills") == [DELIVERED, HELD_WEATHER]
+
+
+async def test_unknown_number_suggests_only_the_customers_own_number():
+    typo = LATE_IN_TRANSIT[:-1] + "7"
+    texts, _ = await run(ActionTrackWaybill(), typo, slots={"my_waybills": [LATE_IN_TRANSIT]})
+    assert f"您是不是要查 {LATE_IN_TRANSIT}" in texts[0]
+    texts, _ = await run(ActionTrackWaybill(), typo, slots={"my_waybills": []})
+    assert LATE_IN_TRANSIT not in texts[0]
+    assert "没有单号" in texts[0]
+
+
+async def test_no_number_asks_for_one():
+    texts, _ = await run(ActionTrackWaybill(), "我的快递到哪了")
+    assert texts == ["utter_ask_waybill"]
+    texts, _ = await run(ActionTrackWaybill(), "算了", slots={"waybill": GAVE_UP})
+    assert texts == ["utter_waybill_give_up"]
+
+
+@pytest.fixture
+async def slow_upstream():
+    async def handler(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.json_response({"message": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/poll/query.do", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_slow_provider_gets_an_apology_within_three_seconds(slow_upstream):
+    provider = Kuaidi100Provider("customer", "key", base_url=slow_upstream, timeout=10)
+    services.configure(tracking=provider)
+    started = time.monotonic()
+    texts, events = await run(ActionTrackWaybill(), f"查 {LATE_IN_TRANSIT}")
+    elapsed = time.monotonic() - started
+    await provider.aclose()
+    assert elapsed < 3
+    assert texts == ["抱歉，物流查询系统暂时无法响应。请几分钟后再试，或回复“转人工”由客服为您查询。"]
+    assert not any(e.get("name") == "my_waybills" for e in events)
+
+
+async def test_provider_down_gets_an_apology():
+    provider = Kuaidi100Provider("customer", "key", base_url="http://127.0.0.1:9", timeout=1)
+    services.configure(tracking=provider)
+    texts, _ = await run(ActionTrackWaybill(), f"where is {DELIVERED}", slots={"language": "en"})
+    await provider.aclose()
+    assert len(texts) == 1 and texts[0].startswith("Sorry, our tracking system is not answering")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("好的 是 sf 1648-5470-8664 6", "sf 1648-5470-8664 6"),
+        ("ＳＦ１６４８５４７０８６６４６", "ＳＦ１６４８５４７０８６６４６"),
+        ("单号SF16485470866４6谢谢", "SF16485470866４6"),
+    ],
+)
+async def test_form_accepts_numbers_in_any_format(reply, expected):
+    dispatcher = CollectingDispatcher()
+    result = await ValidateWaybillForm().validate_waybill(reply, dispatcher, tracker(reply), {})
+    assert result == {"waybill": expected, "waybill_attempts": 0}
+    assert dispatcher.messages == []
+
+
+async def test_form_rejects_junk_then_gives_up():
+    dispatcher = CollectingDispatcher()
+    form = ValidateWaybillForm()
+    first = await form.validate_waybill("12345", dispatcher, tracker("12345"), {})
+    assert first == {"waybill": None, "waybill_attempts": 1}
+    assert dispatcher.messages[0]["response"] == "utter_invalid_waybill"
+    third = await form.validate_waybill("abc", dispatcher, tracker("abc", slots={"waybill_attempts": 2}), {})
+    assert third == {"waybill": GAVE_UP, "waybill_attempts": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("13912342846", "13912342846"), ("139 1234 2846", "13912342846"), ("１３９１２３４２８４６", "13912342846"),
+     ("电话是139-1234-2846", "13912342846"), ("12345", None), ("", None)],
+)
+def test_extract_mobile(text, expected):
+    assert extract_mobile(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("王芳", "王芳"), ("收件人是王芳", "王芳"), ("my name is Li Ming", "Li Ming"), ("123", None), ("", None)],
+)
+def test_clean_name(text, expected):
+    assert clean_name(text) == expected
+
+
+async def test_phone_form_validation_messages():
+    dispatcher = CollectingDispatcher()
+    form = ValidatePhoneLookupForm()
+    assert await form.validate_phone("不知道", dispatcher, tracker("不知道"), {}) == {"phone": None}
+    assert dispatcher.messages[-1]["response"] == "utter_invalid_phone"
+    assert await form.validate_receiver_name("王芳", dispatcher, tracker("王芳"), {}) == {"receiver_name": "王芳"}
+
+
+async def test_phone_lookup_finds_only_matching_shipments():
+    texts, events = await run(ActionLookupByPhone(), "王芳", slots={"phone": "13912342846", "receiver_name": "王芳"})
+    assert texts[0] == "为您查到 3 个包裹："
+    assert LATE_IN_TRANSIT in "".join(texts)
+    assert "13912342846" not in "".join(texts)
+    assert LATE_IN_TRANSIT in slot(events, "my_waybills")
+    assert slot(events, "phone") is None
+
+
+async def test_phone_lookup_with_wrong_name_reveals_nothing():
+    texts, events = await run(ActionLookupByPhone(), "张三", slots={"phone": "13912342846", "receiver_name": "张三"})
+    assert texts == ["utter_phone_no_match"]
+    assert not any(e.get("name") == "my_waybills" for e in events)
+
+
+async def test_outlet_faq_searches_the_directory():
+    texts, _ = await run(ActionAnswerFaq(), "浦东哪里有你们的网点", response_key="faq/outlet")
+    assert texts[0].startswith("为您找到以下网点") and "浦东" in texts[0]
+
+
+async def test_outlet_faq_without_place_gives_the_generic_answer():
+    texts, _ = await run(ActionAnswerFaq(), "你们有网点吗", response_key="faq/outlet")
+    assert texts == ["utter_faq/outlet"]
+
+
+async def test_other_faq_uses_the_selected_response():
+    texts, _ = await run(ActionAnswerFaq(), "保价怎么收费", response_key="faq/insurance")
+    assert texts == ["utter_faq/insurance"]
+    texts, _ = await run(ActionAnswerFaq(), "保价怎么收费")
+    assert texts == ["utter_default"]
+
+
+@pytest.mark.parametrize(
+    ("text", "current", "events"),
+    [("where is my parcel", "zh", [{"event": "slot", "timestamp": None, "name": "language", "value": "en"}]),
+     ("我的快递", "zh", []), (DELIVERED, "en", [])],
+)
+async def test_language_follows_the_customer(text, current, events):
+    dispatcher = CollectingDispatcher()
+    result = await ActionDetectLanguage().run(dispatcher, tracker(text, slots={"language": current}), {})
+    assert result == events
+
+
+def form_tracker(text: str, intent: str, requested: str) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent}, "entities": []}
+    slots = {"language": "zh", "requested_slot": requested, "phone": None, "receiver_name": None}
+    return Tracker("c", slots, latest, [], False, None, {"name": "phone_lookup_form"}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("13912342846", "goodbye", {"phone": "13912342846"}),
+        ("我的手机是139 1234 2846", "no_waybill", {"phone": "13912342846"}),
+        ("不知道", "out_of_scope", {"phone": "不知道"}),
+        ("算了不查了", "deny", {}),
+        ("转人工", "request_human", {}),
+    ],
+)
+async def test_phone_is_taken_whatever_the_intent(text, intent, expected):
+    result = await ValidatePhoneLookupForm().extract_phone(CollectingDispatcher(), form_tracker(text, intent, "phone"), {})
+    assert result == expected
+
+
+async def test_name_only_extracted_when_asked_for():
+    form = ValidatePhoneLookupForm()
+    assert await form.extract_receiver_name(CollectingDispatcher(), form_tracker("王芳", "greet", "phone"), {}) == {}
+    asked = form_tracker("王芳", "greet", "receiver_name")
+    assert await form.extract_receiver_name(CollectingDispatcher(), asked, {}) == {"receiver_name": "王芳"}

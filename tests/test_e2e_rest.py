@@ -1,0 +1,184 @@
+"""End to end: the trained model in the real Rasa server, the real action server, REST over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.e2e_servers import ROOT, Servers, http
+
+pytestmark = pytest.mark.e2e
+
+LATE_IN_TRANSIT = "SF1648547086646"
+DELIVERED = "SF1873662042955"
+HELD_WEATHER = "SF1851694749757"
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory) -> Iterator[Servers]:
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
+    running = Servers(tmp_path_factory.mktemp("e2e"))
+    try:
+        running.start_actions()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop()
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_done_when_chinese_lookup(servers):
+    replies = servers.say("e2e-zh", f"帮我查下 {LATE_IN_TRANSIT}")
+    assert len(replies) == 1
+    assert LATE_IN_TRANSIT in replies[0]
+    assert "最新动态" in replies[0] and "已超时" in replies[0]
+
+
+def test_done_when_english_lookup(servers):
+    replies = servers.say("e2e-en", f"where is {DELIVERED}")
+    assert len(replies) == 1
+    assert replies[0].startswith(f"SF Express {DELIVERED}: delivered.")
+    assert "Signed for by" in replies[0]
+
+
+def test_number_asked_for_then_accepted_in_any_format(servers):
+    first = servers.say("e2e-ask", "我的快递到哪了")
+    assert any("运单号" in r for r in first)
+    spaced = " ".join(LATE_IN_TRANSIT[i : i + 4] for i in range(0, len(LATE_IN_TRANSIT), 4)).lower()
+    second = servers.say("e2e-ask", spaced)
+    assert any(LATE_IN_TRANSIT in r and "运输中" in r for r in second)
+
+
+def test_several_numbers_one_answer_each(servers):
+    replies = servers.say("e2e-many", f"查一下 {DELIVERED} {HELD_WEATHER}")
+    assert replies[0].startswith("为您查到 2 个")
+    assert DELIVERED in replies[1] and HELD_WEATHER in replies[2]
+
+
+def test_unknown_number(servers):
+    replies = servers.say("e2e-unknown", "帮我查下 SF9999999999999")
+    assert any("没有查到" in r for r in replies)
+
+
+def test_phone_lookup_flow(servers):
+    assert any("手机号" in r for r in servers.say("e2e-phone", "我没有单号，能用手机号查吗"))
+    assert any("姓名" in r for r in servers.say("e2e-phone", "13912342846"))
+    replies = servers.say("e2e-phone", "王芳")
+    assert replies[0] == "为您查到 3 个包裹："
+    assert LATE_IN_TRANSIT in "".join(replies)
+
+
+def test_slash_commands_from_customers_do_nothing(servers):
+    servers.say("e2e-slash", f"查 {DELIVERED}")
+    replies = servers.say("e2e-slash", "/restart")
+    assert replies and all(r for r in replies)
+    events = servers.tracker("e2e-slash")["events"]
+    assert not any(e.get("event") == "restart" for e in events)
+    texts = [e.get("text") for e in events if e.get("event") == "user"]
+    assert "／restart" in texts
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀😀", "\x00\x01\x02\x1b[31m", "<script>alert('x')</script>", "快" * 10_000, "a" * 10_000,
+     "\u202e\u200b", "SF" * 3000, "؟ مرحبا", "𠀀𠀁𠀂"],
+)
+def test_any_input_gets_a_sane_reply(servers, text):
+    started = time.monotonic()
+    replies = servers.say("e2e-junk", text)
+    assert time.monotonic() - started < 10
+    assert replies and all(isinstance(r, str) and r.strip() for r in replies)
+    assert not any("Traceback" in r or "<script>" in r for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "JSON"),
+        (b"[1, 2]", "object"),
+        (b'{"message": "hi"}', "sender"),
+        (b'{"sender": "", "message": "hi"}', "sender"),
+        (b'{"sender": "a/b", "message": "hi"}', "sender"),
+        (b'{"sender": "ok", "message": 5}', "message"),
+        (b'{"sender": "ok", "message": "hi", "metadata": "x"}', "metadata"),
+    ],
+)
+def test_malformed_payloads_get_400(servers, raw, reason):
+    status, body = http("POST", f"{servers.base}/webhooks/rest/webhook", raw=raw)
+    assert status == 400
+    assert reason in body["error"]
+
+
+def test_http_api_needs_the_token(servers):
+    status, _ = http("GET", f"{servers.base}/conversations/e2e-zh/tracker")
+    assert status in (401, 403)
+    status, _ = http("GET", f"{servers.base}/conversations/e2e-zh/tracker?token=wrong")
+    assert status in (401, 403)
+
+
+class SlowUpstream:
+    """A tracking aggregator that never answers in time, on its own thread and loop."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        async def handler(request: web.Request) -> web.Response:
+            await asyncio.sleep(20)
+            return web.json_response({})
+
+        async def start() -> None:
+            app = web.Application()
+            app.router.add_post("/poll/query.do", handler)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]
+            self._ready.set()
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    def __enter__(self) -> SlowUpstream:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def test_slow_tracking_provider_gets_an_apology_within_3s(servers: Servers, tmp_path: Path):
+    with SlowUpstream() as upstream:
+        servers.start_actions(
+            TRACKING_PROVIDER="kuaidi100",
+            KUAIDI100_CUSTOMER="customer",
+            KUAIDI100_KEY="key",
+            KUAIDI100_URL=f"http://127.0.0.1:{upstream.port}",
+            TRACKING_TIMEOUT="10",
+        )
+        try:
+            started = time.monotonic()
+            replies = servers.say("e2e-slow", f"where is {DELIVERED}")
+            elapsed = time.monotonic() - started
+        finally:
+            servers.start_actions()
+    assert elapsed < 3
+    assert len(replies) == 1 and replies[0].startswith("Sorry, our tracking system is not answering")
+    log = (servers.workdir / "actions.log").read_text()
+    assert DELIVERED not in log
