@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -33,7 +33,7 @@ def format_outlets(found: List[Outlet], lang: str) -> str:
 class ActionAnswerFaq(Action):
     """Answers an FAQ; for outlets, searches the directory by the place named."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_answer_faq"
 
@@ -41,8 +41,8 @@ class ActionAnswerFaq(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Utters the selected FAQ response, or the outlets matching the message."""
         key = selected_faq(tracker)
         if key is None:

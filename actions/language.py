@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -19,7 +19,7 @@ def language_of(tracker: Tracker) -> str:
 class ActionDetectLanguage(Action):
     """Custom slot mapping for ``language``, run on every customer message."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_detect_language"
 
@@ -27,8 +27,8 @@ class ActionDetectLanguage(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Sets ``language`` when the latest message shows a different one."""
         current = tracker.get_slot("language")
         detected = detect_language(tracker.latest_message.get("text") or "", current)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import unicodedata
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -45,7 +45,7 @@ def clean_name(text: str) -> str | None:
     return name
 
 
-def _reply_for(tracker: Tracker, slot: str, recognise: Any) -> Dict[Text, Any]:
+def _reply_for(tracker: Tracker, slot: str, recognise: Any) -> Dict[str, Any]:
     """The customer's reply as the value of the slot being asked for.
 
     Args:
@@ -72,19 +72,19 @@ def _reply_for(tracker: Tracker, slot: str, recognise: Any) -> Dict[Text, Any]:
 class ValidatePhoneLookupForm(FormValidationAction):
     """Validates the phone number and receiver name."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "validate_phone_lookup_form"
 
     async def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Takes the reply as the phone, unless the customer is leaving or asking something else."""
         return _reply_for(tracker, "phone", extract_mobile)
 
     async def extract_receiver_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Takes the reply as the receiver's name, unless the customer is leaving."""
         return _reply_for(tracker, "receiver_name", lambda _: None)
 
@@ -94,7 +94,7 @@ class ValidatePhoneLookupForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Accepts an 11-digit mainland mobile number."""
         phone = extract_mobile(str(slot_value or ""))
         if phone is None:
@@ -107,7 +107,7 @@ class ValidatePhoneLookupForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Accepts a name of letters (any script), without digits."""
         name = clean_name(str(slot_value or ""))
         if name is None:
@@ -118,7 +118,7 @@ class ValidatePhoneLookupForm(FormValidationAction):
 class ActionLookupByPhone(Action):
     """Lists the parcels whose receiver phone and name both match."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_lookup_by_phone"
 
@@ -126,8 +126,8 @@ class ActionLookupByPhone(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Looks the shipments up and explains each one."""
         lang = language_of(tracker)
         phone = tracker.get_slot("phone") or ""
@@ -155,7 +155,7 @@ class ActionLookupByPhone(Action):
 class ActionStopLookup(Action):
     """Ends a tracking form the customer no longer wants to fill in."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_stop_lookup"
 
@@ -163,8 +163,8 @@ class ActionStopLookup(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Clears the form's slots and says so."""
         dispatcher.utter_message(response="utter_lookup_stopped")
         return [

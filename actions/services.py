@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from bot.messages import now_in_china
 from bot.outlets import OutletDirectory
@@ -18,8 +18,8 @@ from bot.tracking import TrackingProvider, provider_from_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-_provider: Optional[TrackingProvider] = None
-_outlets: Optional[OutletDirectory] = None
+_provider: TrackingProvider | None = None
+_outlets: OutletDirectory | None = None
 _clock: Callable[[], datetime] = now_in_china
 
 
@@ -46,9 +46,9 @@ def now() -> datetime:
 
 
 def configure(
-    tracking: Optional[TrackingProvider] = None,
-    outlet_directory: Optional[OutletDirectory] = None,
-    clock: Optional[Callable[[], datetime]] = None,
+    tracking: TrackingProvider | None = None,
+    outlet_directory: OutletDirectory | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     """Replace services (tests, or an embedding application).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Sequence, Text
+from typing import Any, Dict, List, Sequence
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -65,7 +65,7 @@ def numbers_in(tracker: Tracker) -> List[WaybillMatch]:
 class ValidateWaybillForm(FormValidationAction):
     """Accepts a waybill number in any format the parser understands."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "validate_waybill_form"
 
@@ -75,7 +75,7 @@ class ValidateWaybillForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Keeps the first number found in the customer's reply, else asks again."""
         found = numbers_in(tracker)
         if not found and isinstance(slot_value, str):
@@ -92,7 +92,7 @@ class ValidateWaybillForm(FormValidationAction):
 class ActionTrackWaybill(Action):
     """Explains the status of every waybill number the customer sent."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_track_waybill"
 
@@ -100,8 +100,8 @@ class ActionTrackWaybill(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Looks each number up and answers once per number."""
         lang = language_of(tracker)
         reset = [SlotSet("waybill", None), SlotSet("waybill_attempts", 0)]
@@ -122,7 +122,7 @@ class ActionTrackWaybill(Action):
         now = services.now()
         seen: List[str] = []
         failed = False
-        for match, result in zip(found, results):
+        for match, result in zip(found, results, strict=True):
             if isinstance(result, BaseException):
                 failed = True
                 logger.warning("tracking lookup failed: %s", _safe_reason(result))

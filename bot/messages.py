@@ -337,7 +337,10 @@ def not_found(raw: str, lang: str, suggestion: str | None = None) -> str:
     text = f"没有查到单号 {raw} 的记录。"
     if suggestion:
         return text + f"您是不是要查 {suggestion}？回复这个单号即可查询。"
-    return text + "请核对面单或订单页上的单号（刚寄出的包裹可能要几个小时后才有记录），也可以回复“没有单号”用手机号查询。"
+    return text + (
+        "请核对面单或订单页上的单号（刚寄出的包裹可能要几个小时后才有记录），"
+        "也可以回复“没有单号”用手机号查询。"
+    )
 
 
 def provider_down(lang: str) -> str:

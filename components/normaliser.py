@@ -11,7 +11,7 @@ message text and entity offsets are left untouched.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import zhconv
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -40,7 +40,7 @@ class TokenNormaliser(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import re
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -33,8 +33,14 @@ logger = logging.getLogger(__name__)
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 """Sender ids the channel accepts: what web sessions, Telegram and WeChat ids look like."""
 
-EMPTY_REPLY = "您好像发了一条空消息，请告诉我运单号或您遇到的问题。\nYour message seems empty: please send a tracking number or tell me what happened."
-FAILURE_REPLY = "抱歉，系统刚才出了点问题，请稍后再发一次，或回复“转人工”。\nSorry, something went wrong on our side. Please send that again in a moment, or say \"human agent\"."
+EMPTY_REPLY = (
+    "您好像发了一条空消息，请告诉我运单号或您遇到的问题。\n"
+    "Your message seems empty: please send a tracking number or tell me what happened."
+)
+FAILURE_REPLY = (
+    "抱歉，系统刚才出了点问题，请稍后再发一次，或回复“转人工”。\n"
+    "Sorry, something went wrong on our side. Please send that again in a moment, or say \"human agent\"."
+)
 
 
 def sender_tag(sender_id: str) -> str:
@@ -46,7 +52,7 @@ class PayloadError(ValueError):
     """The request body is not a valid message."""
 
 
-def parse_payload(body: Any) -> tuple[str, str, Optional[Dict[str, Any]]]:
+def parse_payload(body: Any) -> tuple[str, str, Dict[str, Any] | None]:
     """Check a REST message body.
 
     Args:
@@ -80,7 +86,7 @@ class CustomerRestInput(InputChannel):
     """REST input channel for customer-facing clients (web widget, tests, curl)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """The channel's name, which is also its URL segment."""
         return "rest"
 

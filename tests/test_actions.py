@@ -257,7 +257,8 @@ def form_tracker(text: str, intent: str, requested: str) -> Tracker:
     ],
 )
 async def test_phone_is_taken_whatever_the_intent(text, intent, expected):
-    result = await ValidatePhoneLookupForm().extract_phone(CollectingDispatcher(), form_tracker(text, intent, "phone"), {})
+    asked = form_tracker(text, intent, "phone")
+    result = await ValidatePhoneLookupForm().extract_phone(CollectingDispatcher(), asked, {})
     assert result == expected
 
 
