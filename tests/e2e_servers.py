@@ -93,10 +93,17 @@ class Servers:
         self.processes["actions"] = proc
         wait_for(f"http://127.0.0.1:{self.action_port}/health", proc, log, 60)
 
-    def start_rasa(self) -> None:
-        """Start the Rasa server on the trained model with the REST channel and API."""
-        endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+    def start_rasa(self, endpoints: Path | None = None, **env: str) -> None:
+        """Start the Rasa server on the trained model with the REST channel and API.
+
+        Args:
+            endpoints: An endpoints file to use instead of one pointing at the action server.
+            **env: Extra environment variables (values for ``${VAR}`` in the endpoints file).
+        """
+        self.stop("rasa")
+        if endpoints is None:
+            endpoints = self.workdir / "endpoints.yml"
+            endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
         log = self.workdir / "rasa.log"
         proc = subprocess.Popen(
             [
@@ -104,7 +111,7 @@ class Servers:
                 "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--auth-token", self.token,
                 "--port", str(self.rasa_port),
             ],
-            cwd=ROOT, env=self._env({}), stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cwd=ROOT, env=self._env(env), stdout=log.open("w"), stderr=subprocess.STDOUT,
         )
         self.processes["rasa"] = proc
         wait_for(f"{self.base}/status?token={self.token}", proc, log, 240)

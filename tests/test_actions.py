@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -21,6 +19,7 @@ from bot.outlets import OutletDirectory
 from bot.tracking.demo import DemoProvider
 from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import Kuaidi100Provider
+from tests.fakes import SlowUpstream
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
@@ -110,30 +109,14 @@ async def test_no_number_asks_for_one():
     assert texts == ["utter_waybill_give_up"]
 
 
-@pytest.fixture
-async def slow_upstream():
-    async def handler(request: web.Request) -> web.Response:
-        await asyncio.sleep(10)
-        return web.json_response({"message": "ok"})
-
-    app = web.Application()
-    app.router.add_post("/poll/query.do", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
-
-
-async def test_slow_provider_gets_an_apology_within_three_seconds(slow_upstream):
-    provider = Kuaidi100Provider("customer", "key", base_url=slow_upstream, timeout=10)
-    services.configure(tracking=provider)
-    started = time.monotonic()
-    texts, events = await run(ActionTrackWaybill(), f"查 {LATE_IN_TRANSIT}")
-    elapsed = time.monotonic() - started
-    await provider.aclose()
+async def test_slow_provider_gets_an_apology_within_three_seconds():
+    with SlowUpstream() as upstream:
+        provider = Kuaidi100Provider("customer", "key", base_url=upstream.url, timeout=10)
+        services.configure(tracking=provider)
+        started = time.monotonic()
+        texts, events = await run(ActionTrackWaybill(), f"查 {LATE_IN_TRANSIT}")
+        elapsed = time.monotonic() - started
+        await provider.aclose()
     assert elapsed < 3
     assert texts == ["抱歉，物流查询系统暂时无法响应。请几分钟后再试，或回复“转人工”由客服为您查询。"]
     assert not any(e.get("name") == "my_waybills" for e in events)

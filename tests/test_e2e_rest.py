@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from tests.e2e_servers import ROOT, Servers, http
+from tests.fakes import SlowUpstream
 
 pytestmark = pytest.mark.e2e
 
@@ -126,50 +124,13 @@ def test_http_api_needs_the_token(servers):
     assert status in (401, 403)
 
 
-class SlowUpstream:
-    """A tracking aggregator that never answers in time, on its own thread and loop."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        async def handler(request: web.Request) -> web.Response:
-            await asyncio.sleep(20)
-            return web.json_response({})
-
-        async def start() -> None:
-            app = web.Application()
-            app.router.add_post("/poll/query.do", handler)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
-            self._ready.set()
-
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(start())
-        self._loop.run_forever()
-
-    def __enter__(self) -> SlowUpstream:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-
-
 def test_slow_tracking_provider_gets_an_apology_within_3s(servers: Servers, tmp_path: Path):
     with SlowUpstream() as upstream:
         servers.start_actions(
             TRACKING_PROVIDER="kuaidi100",
             KUAIDI100_CUSTOMER="customer",
             KUAIDI100_KEY="key",
-            KUAIDI100_URL=f"http://127.0.0.1:{upstream.port}",
+            KUAIDI100_URL=upstream.url,
             TRACKING_TIMEOUT="10",
         )
         try:
