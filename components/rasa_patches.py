@@ -10,14 +10,14 @@ and keep the validator. Responses are validated exactly as before.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict
 
 import jsonschema
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-_validator: Optional[Any] = None
+_validator: Any | None = None
 _applied = False
 
 
@@ -31,7 +31,7 @@ def _response_validator() -> Any:
     return _validator
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     """Same contract as Rasa's method, with the schema checked only once."""
     error = jsonschema.exceptions.best_match(_response_validator().iter_errors(result))
     if error is None:
