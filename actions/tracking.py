@@ -31,6 +31,9 @@ GAVE_UP = "-"
 
 OWN_NUMBERS_KEPT = 20
 
+MAX_NUMBERS_PER_MESSAGE = 10
+"""Numbers answered from one message; a pasted list of 200 must not flood the provider."""
+
 
 def remember(own: Sequence[str], numbers: Sequence[str]) -> List[str]:
     """Add numbers to the customer's own recent list, newest last, without repeats."""
@@ -113,12 +116,15 @@ class ActionTrackWaybill(Action):
             )
             return reset
 
+        if len(found) > 1:
+            dispatcher.utter_message(
+                text=messages.several_numbers(len(found), lang, MAX_NUMBERS_PER_MESSAGE)
+            )
+        found = found[:MAX_NUMBERS_PER_MESSAGE]
         results = await asyncio.gather(
             *(lookup(match) for match in found), return_exceptions=True
         )
         own: List[str] = list(tracker.get_slot("my_waybills") or [])
-        if len(found) > 1:
-            dispatcher.utter_message(text=messages.several_found(len(found), lang))
         now = services.now()
         seen: List[str] = []
         failed = False

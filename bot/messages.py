@@ -353,8 +353,25 @@ def provider_down(lang: str) -> str:
     return "抱歉，物流查询系统暂时无法响应。请几分钟后再试，或回复“转人工”由客服为您查询。"
 
 
+def several_numbers(count: int, lang: str, limit: int | None = None) -> str:
+    """Heading before one answer per number the customer sent.
+
+    Args:
+        count: How many numbers the message held.
+        lang: ``"zh"`` or ``"en"``.
+        limit: When set and smaller than ``count``, only the first ``limit`` are answered.
+    """
+    if limit is not None and count > limit:
+        if lang == "en":
+            return f"You sent {count} tracking numbers; here are the first {limit}, one by one:"
+        return f"您发了 {count} 个单号，先为您逐个查询前 {limit} 个："
+    if lang == "en":
+        return f"You sent {count} tracking numbers; here they are one by one:"
+    return f"您发了 {count} 个单号，逐个为您查询："
+
+
 def several_found(count: int, lang: str) -> str:
-    """Heading before one answer per shipment."""
+    """Heading before one answer per shipment found for the customer."""
     if lang == "en":
         return f"I found {count} shipments:"
     return f"为您查到 {count} 个包裹："

@@ -87,10 +87,17 @@ async def test_held_shipment_gives_its_reason():
 
 async def test_one_answer_per_number():
     texts, events = await run(ActionTrackWaybill(), f"{DELIVERED}、{HELD_WEATHER} 和 {UNKNOWN}")
-    assert texts[0].startswith("为您查到 3 个")
+    assert texts[0] == "您发了 3 个单号，逐个为您查询："
     assert DELIVERED in texts[1] and HELD_WEATHER in texts[2] and UNKNOWN in texts[3]
     assert "没有查到" in texts[3]
     assert slot(events, "my_waybills") == [DELIVERED, HELD_WEATHER]
+
+
+async def test_a_pasted_list_is_capped():
+    numbers = [f"SF{1000000000000 + i}" for i in range(25)]
+    texts, _ = await run(ActionTrackWaybill(), " ".join(numbers), slots={"language": "en"})
+    assert texts[0] == "You sent 25 tracking numbers; here are the first 10, one by one:"
+    assert len(texts) == 11
 
 
 async def test_unknown_number_suggests_only_the_customers_own_number():

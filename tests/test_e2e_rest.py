@@ -59,7 +59,7 @@ def test_number_asked_for_then_accepted_in_any_format(servers):
 
 def test_several_numbers_one_answer_each(servers):
     replies = servers.say("e2e-many", f"查一下 {DELIVERED} {HELD_WEATHER}")
-    assert replies[0].startswith("为您查到 2 个")
+    assert replies[0] == "您发了 2 个单号，逐个为您查询："
     assert DELIVERED in replies[1] and HELD_WEATHER in replies[2]
 
 
