@@ -28,13 +28,13 @@ venv: $(STAMP)
 
 # Rasa fingerprints config, domain and data: an unchanged model is reused, not retrained.
 model: venv
-	@$(RASA) train --quiet --out models --domain domain --data data --config config.yml
+	@PYTHONWARNINGS=ignore $(RASA) train --quiet --out models --domain domain --data data --config config.yml
 
 run: model
-	@scripts/run.sh
+	@PYTHONWARNINGS=ignore scripts/run.sh
 
 shell: model
-	@scripts/run.sh shell
+	@PYTHONWARNINGS=ignore scripts/run.sh shell
 
 actions: venv
 	@$(RASA) run actions --actions actions --port 5055

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv/bin/rasa
 PORT=${RASA_PORT:-5005}
+HOST=${RASA_HOST:-127.0.0.1}
 mkdir -p var
 
 if [ -z "${RASA_TOKEN:-}" ]; then
@@ -33,12 +34,14 @@ fi
 
 cat <<MSG
 
-  Logistics assistant starting on http://127.0.0.1:$PORT (action server: var/actions.log)
+  Logistics assistant starting on http://$HOST:$PORT (ready in about 30 s; action server log: var/actions.log)
 
   Talk to it over the REST channel:
-    curl -s -XPOST http://127.0.0.1:$PORT/webhooks/rest/webhook \\
+    curl -s -XPOST http://$HOST:$PORT/webhooks/rest/webhook \\
       -H 'Content-Type: application/json' \\
-      -d '{"sender": "demo-user", "message": "帮我查下 SF1428605317293"}'
+      -d '{"sender": "demo-user", "message": "帮我查下 SF1648547086646"}' | python3 -m json.tool --no-ensure-ascii
+
+  More demo numbers: README.md ("Demo numbers to try") and fixtures/shipments.yml.
 
   HTTP API (conversations, model) needs the token: ?token=$RASA_TOKEN
     (set RASA_TOKEN to choose your own; this one is kept in var/rasa_token)
@@ -46,4 +49,4 @@ cat <<MSG
 
 MSG
 $RASA run --model models --endpoints endpoints.yml --credentials credentials.yml \
-  --enable-api --auth-token "$RASA_TOKEN" --port "$PORT" --cors "http://localhost:*"
+  --enable-api --auth-token "$RASA_TOKEN" --interface "$HOST" --port "$PORT"
