@@ -11,17 +11,16 @@ message text and entity offsets are left untouched.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List
+from typing import List
 
 import zhconv
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.stateless import StatelessComponent
 
 WAYBILL_TOKEN = "__waybill__"
 
@@ -34,19 +33,8 @@ def normalise_token(text: str) -> str:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
-class TokenNormaliser(GraphComponent):
+class TokenNormaliser(StatelessComponent):
     """Sets normalised lemmas on tokens; must come after the tokenizer and the waybill extractor."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> TokenNormaliser:
-        """Builds the component (it has no state and no training)."""
-        return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Normalises the tokens of every training example."""

@@ -8,18 +8,16 @@ as the customer typed it.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.waybill import find_waybills
+from components.stateless import StatelessComponent
 
 ENTITY = "waybill"
 
@@ -27,19 +25,8 @@ ENTITY = "waybill"
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class WaybillEntityExtractor(GraphComponent, EntityExtractorMixin):
+class WaybillEntityExtractor(StatelessComponent, EntityExtractorMixin):
     """Adds a ``waybill`` entity for every waybill number in a message."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> WaybillEntityExtractor:
-        """Builds the component (it has no state and no training)."""
-        return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Leaves training data alone: the parser needs no training."""
