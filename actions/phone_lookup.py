@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
-from actions.tracking import LOOKUP_DEADLINE, remember
+from actions.tracking import LOOKUP_DEADLINE, explain, remember
 from bot import messages
 from bot.tracking import ProviderError
 
@@ -146,10 +146,12 @@ class ActionLookupByPhone(Action):
             return forget
         dispatcher.utter_message(text=messages.several_found(len(shipments), lang))
         now = services.now()
+        ticket_id: str | None = None
         for shipment in shipments:
-            dispatcher.utter_message(text=messages.describe_shipment(shipment, lang, now))
+            ticket_id = await explain(dispatcher, tracker, shipment, lang, now) or ticket_id
         own = list(tracker.get_slot("my_waybills") or [])
-        return forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]
+        events = forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]
+        return events + ([SlotSet("ticket_id", ticket_id)] if ticket_id else [])
 
 
 class ActionStopLookup(Action):

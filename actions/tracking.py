@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any, Dict, List, Sequence
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
+from actions.delay import compensate
 from actions.language import language_of
 from bot import messages
 from bot.tracking import ProviderError, Shipment
@@ -53,6 +55,20 @@ async def lookup(match: WaybillMatch) -> Shipment | None:
         )
     except asyncio.TimeoutError as exc:
         raise ProviderError("tracking provider timed out") from exc
+
+
+async def explain(
+    dispatcher: CollectingDispatcher, tracker: Tracker, shipment: Shipment, lang: str, now: datetime
+) -> str | None:
+    """Answer with a shipment's status, plus the delay compensation when it is late.
+
+    Returns:
+        The id of the delay ticket recording the compensation, if one applies.
+    """
+    extra, ticket_id = await compensate(tracker, shipment, lang, now)
+    answer = messages.describe_shipment(shipment, lang, now)
+    dispatcher.utter_message(text="\n".join([answer, *extra]))
+    return ticket_id
 
 
 def numbers_in(tracker: Tracker) -> List[WaybillMatch]:
@@ -127,6 +143,7 @@ class ActionTrackWaybill(Action):
         own: List[str] = list(tracker.get_slot("my_waybills") or [])
         now = services.now()
         seen: List[str] = []
+        ticket_id: str | None = None
         failed = False
         for match, result in zip(found, results, strict=True):
             if isinstance(result, BaseException):
@@ -138,12 +155,14 @@ class ActionTrackWaybill(Action):
                 dispatcher.utter_message(text=messages.not_found(match.raw, lang, suggestion))
                 continue
             seen.append(result.waybill)
-            dispatcher.utter_message(text=messages.describe_shipment(result, lang, now))
+            ticket_id = await explain(dispatcher, tracker, result, lang, now) or ticket_id
         if failed:
             dispatcher.utter_message(text=messages.provider_down(lang))
         events = reset
         if seen:
             events.append(SlotSet("my_waybills", remember(own, seen)))
+        if ticket_id:
+            events.append(SlotSet("ticket_id", ticket_id))
         return events
 
 

@@ -102,7 +102,9 @@ def measure(figures: Figures, project: Path, model: Path, work: Path, messages: 
             log = work / f"{figures.name}-actions.log"
             actions = subprocess.Popen(
                 [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-                cwd=project, env={**env(work / "cache"), "TRACKING_DB": str(work / "demo.db")},
+                cwd=project,
+                env={**env(work / "cache"), "TRACKING_DB": str(work / "demo.db"),
+                     "TICKETS_DB_URL": f"sqlite:///{work / 'tickets.db'}"},
                 stdout=log.open("w"), stderr=subprocess.STDOUT,
             )
             procs.append(actions)

@@ -78,6 +78,7 @@ class Servers:
             TF_CPP_MIN_LOG_LEVEL="3",
             RASA_TELEMETRY_ENABLED="false",
             TRACKING_DB=str(self.workdir / "demo.db"),
+            TICKETS_DB_URL=f"sqlite:///{self.workdir / 'tickets.db'}",
         )
         env.update(extra)
         return env

@@ -14,8 +14,11 @@ from actions import services
 from actions.faq import ActionAnswerFaq
 from actions.language import ActionDetectLanguage
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
+from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
 from bot.outlets import OutletDirectory
+from bot.policy import Policy
+from bot.tickets import TicketStatus, TicketStore, TicketType
 from bot.tracking.demo import DemoProvider
 from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import Kuaidi100Provider
@@ -32,23 +35,28 @@ UNKNOWN = "SF9999999999999"
 @pytest.fixture(autouse=True)
 def demo_services(tmp_path):
     provider = DemoProvider(tmp_path / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: NOW)
+    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
     services.configure(
         tracking=provider,
         outlet_directory=OutletDirectory.from_yaml(ROOT / "fixtures" / "outlets.yml"),
         clock=lambda: NOW,
+        ticket_store=tickets,
+        service_policy=Policy.load(),
     )
     yield provider
     provider.close()
+    tickets.close()
     services.reset()
 
 
-def tracker(text: str, slots: dict | None = None, response_key: str | None = None, loop: str | None = None):
+def tracker(text: str, slots: dict | None = None, response_key: str | None = None, loop: str | None = None,
+            sender: str = "customer-1"):
     latest = {"text": text, "intent": {"name": "track_waybill"}, "entities": []}
     if response_key:
         latest["response_selector"] = {"faq": {"response": {"intent_response_key": response_key}}}
     all_slots = {"language": "zh", "waybill": None, "waybill_attempts": 0, "my_waybills": None}
     all_slots.update(slots or {})
-    return Tracker("customer-1", all_slots, latest, [], False, None, {"name": loop} if loop else {}, "action_listen")
+    return Tracker(sender, all_slots, latest, [], False, None, {"name": loop} if loop else {}, "action_listen")
 
 
 async def run(action, text: str, **kwargs):
@@ -71,6 +79,42 @@ async def test_late_shipment_explained_in_chinese():
     assert "最新动态" in reply and "已超时" in reply and "预计送达" in reply
     assert slot(events, "my_waybills") == [LATE_IN_TRANSIT]
     assert slot(events, "waybill") is None
+
+
+async def test_late_parcel_gets_the_policy_compensation_and_a_delay_ticket():
+    texts, events = await run(ActionTrackWaybill(), f"帮我查下 {LATE_IN_TRANSIT}")
+    reply = texts[0]
+    assert "按我们的时效承诺，为您补偿运费券" in reply
+    ticket_id = slot(events, "ticket_id")
+    assert f"已为您登记工单 {ticket_id}" in reply
+    ticket = services.tickets().get(ticket_id)
+    assert ticket.type is TicketType.DELAY and ticket.status is TicketStatus.OPEN
+    assert ticket.waybill == LATE_IN_TRANSIT and ticket.conversation_id == "customer-1"
+    assert ticket.decision.kind == "coupon" and ticket.decision.amount > 0
+    assert f"{ticket.decision.amount:.2f} 元" in reply
+    again, events = await run(ActionTrackWaybill(), LATE_IN_TRANSIT)
+    assert slot(events, "ticket_id") == ticket_id
+    assert len(services.tickets().for_conversation("customer-1")) == 1
+
+
+async def test_on_time_parcel_gets_no_apology_and_no_ticket():
+    texts, events = await run(ActionTrackWaybill(), DELIVERED)
+    assert "抱歉" not in texts[0] and "补偿" not in texts[0]
+    assert not any(e.get("name") == "ticket_id" for e in events)
+    assert services.tickets().for_conversation("customer-1") == []
+
+
+async def test_check_ticket_shows_only_the_customers_own_tickets():
+    await run(ActionTrackWaybill(), LATE_IN_TRANSIT)
+    dispatcher = CollectingDispatcher()
+    await ActionCheckTicket().run(dispatcher, tracker("我的工单怎么样了"), {})
+    own = dispatcher.messages[0]["text"]
+    ticket = services.tickets().for_conversation("customer-1")[0]
+    assert own.startswith("您的工单：") and ticket.id in own and "延误补偿" in own and "已受理" in own
+    dispatcher = CollectingDispatcher()
+    await ActionCheckTicket().run(dispatcher, tracker("my ticket?", slots={"language": "en"}, sender="other"), {})
+    other = dispatcher.messages[0]["text"]
+    assert ticket.id not in other and other.startswith("You have no tickets")
 
 
 async def test_delivered_shipment_explained_in_english():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,16 @@ def test_done_when_english_lookup(servers):
     assert len(replies) == 1
     assert replies[0].startswith(f"SF Express {DELIVERED}: delivered.")
     assert "Signed for by" in replies[0]
+
+
+def test_late_parcel_opens_a_delay_ticket_the_customer_can_check(servers):
+    replies = servers.say("e2e-ticket", f"帮我查下 {LATE_IN_TRANSIT}")
+    found = re.search(r"工单 (TK-\d{8}-\d{4,})", replies[0])
+    assert found and "补偿运费券" in replies[0]
+    replies = servers.say("e2e-ticket", "我的工单处理得怎么样了")
+    assert found.group(1) in replies[0] and "延误补偿" in replies[0]
+    other = servers.say("e2e-ticket-other", "我的工单处理得怎么样了")
+    assert found.group(1) not in "".join(other)
 
 
 def test_number_asked_for_then_accepted_in_any_format(servers):
