@@ -94,7 +94,8 @@ _HOLD_NEXT = {
 }
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
+def in_language(pair: tuple[str, str], lang: str) -> str:
+    """Pick the text for ``lang`` from a ``(Chinese, English)`` pair."""
     return pair[1] if lang == "en" else pair[0]
 
 
@@ -139,7 +140,7 @@ def format_duration(delta: timedelta, lang: str) -> str:
 def carrier_name(code: str, lang: str) -> str:
     """The carrier's name for a code such as ``SF``, falling back to the code."""
     names = CARRIERS.get(code)
-    return _pick(names, lang) if names else code
+    return in_language(names, lang) if names else code
 
 
 def lateness(shipment: Shipment, now: datetime) -> timedelta | None:
@@ -181,7 +182,7 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
         A multi-line message.
     """
     en = lang == "en"
-    status = _pick(_STATUS[shipment.status], lang)
+    status = in_language(_STATUS[shipment.status], lang)
     carrier = carrier_name(shipment.carrier, lang)
     head = (
         f"{carrier} {shipment.waybill}: {status}."
@@ -240,7 +241,7 @@ def _eta_line(shipment: Shipment, lang: str) -> str | None:
 
 
 def _detail_moving(shipment: Shipment, lang: str, now: datetime) -> list[str]:
-    lines = [_pick(_NEXT[shipment.status], lang)] if shipment.status in _NEXT else []
+    lines = [in_language(_NEXT[shipment.status], lang)] if shipment.status in _NEXT else []
     for line in (_eta_line(shipment, lang), _late_line(shipment, lang, now)):
         if line:
             lines.append(line)
@@ -274,10 +275,10 @@ def _detail_held(shipment: Shipment, lang: str, now: datetime) -> list[str]:
     if reason is None:
         lines = ["It is held at the outlet." if lang == "en" else "包裹暂时滞留在网点。"]
     else:
-        text = _pick(_HOLD[reason], lang)
+        text = in_language(_HOLD[reason], lang)
         lines = [f"Why: {text}." if lang == "en" else f"原因：{text}。"]
         if reason in _HOLD_NEXT:
-            lines.append(_pick(_HOLD_NEXT[reason], lang))
+            lines.append(in_language(_HOLD_NEXT[reason], lang))
     for line in (_eta_line(shipment, lang), _late_line(shipment, lang, now)):
         if line:
             lines.append(line)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.messages import format_time
+from bot.messages import format_time, in_language
 from bot.policy import Offer
 from bot.tickets import Ticket, TicketStatus, TicketType
 
@@ -24,10 +24,6 @@ _STATUSES = {
     TicketStatus.RESOLVED: ("已解决", "resolved"),
     TicketStatus.CLOSED: ("已关闭", "closed"),
 }
-
-
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang == "en" else pair[0]
 
 
 def delay_offer_line(offer: Offer, lang: str) -> str:
@@ -68,8 +64,8 @@ def tickets_overview(tickets: Sequence[Ticket], lang: str) -> str:
         return "您在这里还没有工单。请告诉我遇到了什么问题，我来帮您处理。"
     lines = ["Your tickets:" if lang == "en" else "您的工单："]
     for ticket in tickets:
-        kind = _pick(_TYPES[ticket.type], lang)
-        status = _pick(_STATUSES[ticket.status], lang)
+        kind = in_language(_TYPES[ticket.type], lang)
+        status = in_language(_STATUSES[ticket.status], lang)
         by = format_time(ticket.resolve_by, lang)
         waybill = f" {ticket.waybill}" if ticket.waybill else ""
         if lang == "en":
