@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.delay import compensate
 from actions.language import language_of
+from actions.missing import flow_intent, report_missing
 from bot import messages
 from bot.tracking import ProviderError, Shipment
 from bot.tracking.suggest import suggest_own_number
@@ -60,12 +61,19 @@ async def lookup(match: WaybillMatch) -> Shipment | None:
 async def explain(
     dispatcher: CollectingDispatcher, tracker: Tracker, shipment: Shipment, lang: str, now: datetime
 ) -> str | None:
-    """Answer with a shipment's status, plus the delay compensation when it is late.
+    """Answer with a shipment's status, and open the ticket the case needs.
+
+    A "not received" report on a lost or delivered parcel opens a missing-parcel
+    ticket; otherwise a late parcel gets the policy's delay compensation.
 
     Returns:
-        The id of the delay ticket recording the compensation, if one applies.
+        The id of the ticket opened or found, if any.
     """
-    extra, ticket_id = await compensate(tracker, shipment, lang, now)
+    extra, ticket_id = [], None
+    if flow_intent(tracker) == "report_missing":
+        extra, ticket_id = await report_missing(tracker, shipment, lang, now)
+    if ticket_id is None:
+        extra, ticket_id = await compensate(tracker, shipment, lang, now)
     answer = messages.describe_shipment(shipment, lang, now)
     dispatcher.utter_message(text="\n".join([answer, *extra]))
     return ticket_id

@@ -108,6 +108,7 @@ class Policy:
     damage: DamagePolicy
     delay: DelayPolicy
     business_hours: BusinessHours
+    missing_ticket_level: int
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_POLICY_PATH) -> Policy:
@@ -191,6 +192,10 @@ class Policy:
         )
         dly.done()
 
+        missing = _Section(top.get("missing"), "missing")
+        missing_level = missing.level("ticket_level", level_ok)
+        missing.done()
+
         bh = _Section(top.get("business_hours"), "business_hours")
         zone_name = bh.text("timezone")
         try:
@@ -219,6 +224,7 @@ class Policy:
             damage=damage,
             delay=delay,
             business_hours=hours,
+            missing_ticket_level=missing_level,
         )
         top.done()
         return policy

@@ -56,6 +56,15 @@ def ticket_opened(ticket: Ticket, lang: str) -> str:
     return f"已为您登记工单 {ticket.id}，我们会在 {by} 前处理完毕。"
 
 
+def missing_ticket_opened(ticket: Ticket, lang: str) -> str:
+    """The missing-parcel ticket: we check with the courier and answer by the deadline."""
+    by = format_time(ticket.resolve_by, lang)
+    if lang == "en":
+        return (f"I've opened ticket {ticket.id} for the missing parcel. We will check the delivery "
+                f"with the courier and get back to you by {by}.")
+    return f"已为您登记丢件/未收到工单 {ticket.id}，我们会联系派件员核实，并在 {by} 前给您答复。"
+
+
 def tickets_overview(tickets: Sequence[Ticket], lang: str) -> str:
     """The customer's own tickets with status and deadline, newest first."""
     if not tickets:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.faq import ActionAnswerFaq
 from actions.language import ActionDetectLanguage
+from actions.missing import flow_intent
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
 from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
@@ -50,13 +51,14 @@ def demo_services(tmp_path):
 
 
 def tracker(text: str, slots: dict | None = None, response_key: str | None = None, loop: str | None = None,
-            sender: str = "customer-1"):
+            sender: str = "customer-1", events: list | None = None):
     latest = {"text": text, "intent": {"name": "track_waybill"}, "entities": []}
     if response_key:
         latest["response_selector"] = {"faq": {"response": {"intent_response_key": response_key}}}
     all_slots = {"language": "zh", "waybill": None, "waybill_attempts": 0, "my_waybills": None}
     all_slots.update(slots or {})
-    return Tracker(sender, all_slots, latest, [], False, None, {"name": loop} if loop else {}, "action_listen")
+    loop_state = {"name": loop} if loop else {}
+    return Tracker(sender, all_slots, latest, events or [], False, None, loop_state, "action_listen")
 
 
 async def run(action, text: str, **kwargs):
@@ -115,6 +117,52 @@ async def test_check_ticket_shows_only_the_customers_own_tickets():
     await ActionCheckTicket().run(dispatcher, tracker("my ticket?", slots={"language": "en"}, sender="other"), {})
     other = dispatcher.messages[0]["text"]
     assert ticket.id not in other and other.startswith("You have no tickets")
+
+
+def user(intent: str) -> dict:
+    return {"event": "user", "text": "…", "parse_data": {"intent": {"name": intent}}}
+
+
+MISSING_FLOW = [user("report_missing"), {"event": "action", "name": "waybill_form"},
+                {"event": "active_loop", "name": "waybill_form"}, user("track_waybill")]
+LOST = "73505720976359"
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        (MISSING_FLOW, "report_missing"),
+        ([user("greet"), user("complain_delay"), {"event": "active_loop", "name": "waybill_form"},
+          user("track_waybill")], "complain_delay"),
+        ([user("track_waybill")], "track_waybill"),
+        ([], "track_waybill"),
+    ],
+)
+def test_flow_intent_is_what_started_the_lookup(events, expected):
+    assert flow_intent(tracker("x", events=events)) == expected
+
+
+@pytest.mark.parametrize("number", [DELIVERED, LOST])
+async def test_not_received_report_opens_a_missing_ticket(number):
+    texts, events = await run(ActionTrackWaybill(), number, events=MISSING_FLOW)
+    ticket = services.tickets().get(slot(events, "ticket_id"))
+    assert ticket.type is TicketType.MISSING and ticket.level == Policy.load().missing_ticket_level
+    assert ticket.waybill == number and f"已为您登记丢件/未收到工单 {ticket.id}" in texts[0]
+    if number == DELIVERED:
+        assert "signed by 前台" in ticket.summary
+    again, events = await run(ActionTrackWaybill(), number, events=MISSING_FLOW)
+    assert slot(events, "ticket_id") == ticket.id
+
+
+async def test_not_received_report_on_a_moving_late_parcel_is_a_delay():
+    texts, events = await run(ActionTrackWaybill(), LATE_IN_TRANSIT, events=MISSING_FLOW)
+    ticket = services.tickets().get(slot(events, "ticket_id"))
+    assert ticket.type is TicketType.DELAY and "补偿运费券" in texts[0]
+
+
+async def test_plain_lookup_of_a_delivered_parcel_opens_nothing():
+    texts, events = await run(ActionTrackWaybill(), DELIVERED, events=[user("track_waybill")])
+    assert not any(e.get("name") == "ticket_id" for e in events)
 
 
 async def test_delivered_shipment_explained_in_english():

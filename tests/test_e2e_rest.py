@@ -60,6 +60,13 @@ def test_late_parcel_opens_a_delay_ticket_the_customer_can_check(servers):
     assert found.group(1) not in "".join(other)
 
 
+def test_signed_but_not_received_opens_a_missing_ticket(servers):
+    first = servers.say("e2e-missing", "显示签收了但是我根本没收到")
+    assert any("签收和派送记录" in r for r in first) and any("运单号" in r for r in first)
+    replies = servers.say("e2e-missing", DELIVERED)
+    assert "签收人：前台" in replies[0] and "已为您登记丢件/未收到工单 TK-" in replies[0]
+
+
 def test_number_asked_for_then_accepted_in_any_format(servers):
     first = servers.say("e2e-ask", "我的快递到哪了")
     assert any("运单号" in r for r in first)

@@ -360,3 +360,12 @@ def test_unquoted_clock_in_yaml_is_refused(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="business_hours.closes"):
         Policy.load(path)
+
+
+def test_missing_parcel_ticket_level_comes_from_the_file(tmp_path):
+    assert Policy.load().missing_ticket_level == 2
+    raw = raw_policy()
+    assert Policy.load(write(tmp_path, {**raw, "missing": {"ticket_level": 1}})).missing_ticket_level == 1
+    without = {k: v for k, v in raw.items() if k != "missing"}
+    with pytest.raises(ValueError, match="missing"):
+        Policy.load(write(tmp_path, without))
