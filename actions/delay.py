@@ -11,8 +11,8 @@ from rasa_sdk import Tracker
 from actions import services
 from bot import service_messages
 from bot.messages import format_duration, lateness
-from bot.policy import delay_offer, ticket_deadlines
-from bot.tickets import Decision, Ticket, TicketStatus, TicketType
+from bot.policy import Offer, delay_offer, ticket_deadlines
+from bot.tickets import Decision, Ticket, TicketType
 from bot.tracking import Shipment, Status
 
 logger = logging.getLogger(__name__)
@@ -20,26 +20,23 @@ logger = logging.getLogger(__name__)
 NOT_A_DELAY = frozenset({Status.LOST, Status.DAMAGED, Status.RETURNED})
 """Lost, damaged and returned parcels are claims, not delays."""
 
-_DONE = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-
-
-def _record(tracker: Tracker, shipment: Shipment, kind: str, amount, reason: str, level: int,
-            summary: str, now: datetime) -> Ticket:
+def _record(tracker: Tracker, shipment: Shipment, offer: Offer, summary: str, now: datetime) -> Ticket:
     """Reuse this conversation's open delay ticket for the parcel, or open one (blocking)."""
     store = services.tickets()
-    for ticket in store.for_conversation(tracker.sender_id):
-        if ticket.type is TicketType.DELAY and ticket.waybill == shipment.waybill and ticket.status not in _DONE:
-            return ticket
+    existing = store.find_unresolved(tracker.sender_id, TicketType.DELAY, shipment.waybill)
+    if existing is not None:
+        return existing
     ticket = store.open(
         type=TicketType.DELAY,
-        level=level,
+        level=offer.ticket_level,
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "rest",
         summary=summary,
-        deadlines=ticket_deadlines(services.policy(), level, now),
+        deadlines=ticket_deadlines(services.policy(), offer.ticket_level, now),
         waybill=shipment.waybill,
     )
-    return store.set_decision(ticket.id, Decision(kind, amount, reason), actor="bot")
+    decision = Decision(offer.kind, offer.amount, offer.reason_code)
+    return store.set_decision(ticket.id, decision, actor="bot")
 
 
 async def compensate(tracker: Tracker, shipment: Shipment, lang: str, now: datetime) -> tuple[list[str], str | None]:
@@ -68,10 +65,7 @@ async def compensate(tracker: Tracker, shipment: Shipment, lang: str, now: datet
     lines = [service_messages.delay_offer_line(offer, lang)]
     summary = f"{shipment.carrier} parcel late by {format_duration(delay, 'en')}: {offer.reason_code}"
     try:
-        ticket = await asyncio.to_thread(
-            _record, tracker, shipment, offer.kind, offer.amount, offer.reason_code, offer.ticket_level,
-            summary, now,
-        )
+        ticket = await asyncio.to_thread(_record, tracker, shipment, offer, summary, now)
     except Exception as exc:  # the customer still gets the offer; agents see the log
         logger.error("could not record the delay ticket: %s", type(exc).__name__)
         return lines, None

@@ -13,16 +13,13 @@ from actions import services
 from bot import service_messages
 from bot.messages import format_time
 from bot.policy import ticket_deadlines
-from bot.tickets import Ticket, TicketStatus, TicketType
+from bot.tickets import Ticket, TicketType
 from bot.tracking import Shipment, Status
 
 logger = logging.getLogger(__name__)
 
 MISSING_STATUSES = frozenset({Status.DELIVERED, Status.LOST})
 """A report on a parcel still moving is a delay, not a missing parcel."""
-
-_DONE = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-
 
 def flow_intent(tracker: Tracker) -> str | None:
     """The intent of the message that started the current waybill lookup.
@@ -48,9 +45,9 @@ def flow_intent(tracker: Tracker) -> str | None:
 def _record(tracker: Tracker, shipment: Shipment, summary: str, now: datetime) -> Ticket:
     """Reuse this conversation's open missing ticket for the parcel, or open one (blocking)."""
     store = services.tickets()
-    for ticket in store.for_conversation(tracker.sender_id):
-        if ticket.type is TicketType.MISSING and ticket.waybill == shipment.waybill and ticket.status not in _DONE:
-            return ticket
+    existing = store.find_unresolved(tracker.sender_id, TicketType.MISSING, shipment.waybill)
+    if existing is not None:
+        return existing
     policy = services.policy()
     level = policy.missing_ticket_level
     return store.open(

@@ -425,3 +425,15 @@ def test_store_from_env(tmp_path) -> None:
     default.close()
     with pytest.raises(ValueError, match="unsupported"):
         TicketStore("mysql://localhost/x")
+
+
+def test_find_unresolved_is_per_conversation_type_and_waybill(store: TicketStore) -> None:
+    ticket = _open(store, "wx:alice", type=TicketType.DELAY, waybill="SF1234567890123")
+    assert store.find_unresolved("wx:alice", TicketType.DELAY, "SF1234567890123").id == ticket.id
+    assert store.find_unresolved("wx:alice", "delay", "SF1234567890123").id == ticket.id
+    assert store.find_unresolved("wx:bob", TicketType.DELAY, "SF1234567890123") is None
+    assert store.find_unresolved("wx:alice", TicketType.MISSING, "SF1234567890123") is None
+    assert store.find_unresolved("wx:alice", TicketType.DELAY, "SF9999999999999") is None
+    for status in (TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED):
+        store.transition(ticket.id, status, actor="agent:li")
+    assert store.find_unresolved("wx:alice", TicketType.DELAY, "SF1234567890123") is None
