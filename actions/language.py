@@ -31,5 +31,8 @@ class ActionDetectLanguage(Action):
     ) -> List[Dict[str, Any]]:
         """Sets ``language`` when the latest message shows a different one."""
         current = tracker.get_slot("language")
-        detected = detect_language(tracker.latest_message.get("text") or "", current)
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):
+            return []  # a channel's own command (e.g. /send_photo for a photo): no language in it
+        detected = detect_language(text, current)
         return [] if detected == current else [SlotSet("language", detected)]

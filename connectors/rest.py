@@ -8,6 +8,9 @@ with ``{"sender": "...", "message": "..."}``, answered with a list of
   a non-string ``message`` or non-object ``metadata`` get a 400 with a reason;
 * text is cleaned by ``bot.text.prepare_customer_text`` (control characters,
   length, a leading ``/`` that Rasa would run as an intent command);
+* photos in ``metadata.attachments`` (base64) are checked and stored at the edge
+  (``bot.attachments.ingest``): Rasa only ever sees references and error codes;
+  a message with photos and no text becomes the ``/send_photo`` intent;
 * an empty message gets a polite answer instead of a trip through NLU;
 * if handling fails, the customer gets an apology, never an empty list;
 * logs carry neither the text nor the sender id.
@@ -15,6 +18,7 @@ with ``{"sender": "...", "message": "..."}``, answered with a list of
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -26,12 +30,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.attachments import ingest
+from bot.evidence import EvidenceStore, store_from_env
 from bot.text import prepare_customer_text
 
 logger = logging.getLogger(__name__)
 
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 """Sender ids the channel accepts: what web sessions, Telegram and WeChat ids look like."""
+
+PHOTO_INTENT = "/send_photo"
+"""Text given to Rasa for a message that holds photos only (customers cannot type it)."""
 
 EMPTY_REPLY = (
     "您好像发了一条空消息，请告诉我运单号或您遇到的问题。\n"
@@ -85,6 +94,14 @@ def parse_payload(body: Any) -> tuple[str, str, Dict[str, Any] | None]:
 class CustomerRestInput(InputChannel):
     """REST input channel for customer-facing clients (web widget, tests, curl)."""
 
+    _evidence: EvidenceStore | None = None
+
+    def evidence(self) -> EvidenceStore:
+        """The evidence store photos go to (``EVIDENCE_DIR``), built on first use."""
+        if self._evidence is None:
+            self._evidence = store_from_env()
+        return self._evidence
+
     @classmethod
     def name(cls) -> str:
         """The channel's name, which is also its URL segment."""
@@ -114,6 +131,14 @@ class CustomerRestInput(InputChannel):
                 return response.json({"error": str(exc)}, status=400)
 
             text = prepare_customer_text(raw_text)
+            if metadata is not None and "attachments" in metadata:
+                try:
+                    metadata = await asyncio.to_thread(ingest, metadata, self.evidence())
+                except OSError as exc:  # evidence store not writable: say so, lose nothing else
+                    logger.error("rest: could not store attachments: %s", type(exc).__name__)
+                    metadata = {**metadata, "attachments": [{"kind": "image", "error": "bad_encoding"}]}
+                if not text and metadata["attachments"]:
+                    text = PHOTO_INTENT
             if not text:
                 return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
 

@@ -79,6 +79,7 @@ class Servers:
             RASA_TELEMETRY_ENABLED="false",
             TRACKING_DB=str(self.workdir / "demo.db"),
             TICKETS_DB_URL=f"sqlite:///{self.workdir / 'tickets.db'}",
+            EVIDENCE_DIR=str(self.workdir / "evidence"),
         )
         env.update(extra)
         return env
@@ -122,6 +123,15 @@ class Servers:
         status, replies = http("POST", f"{self.base}/webhooks/rest/webhook", {"sender": sender, "message": text})
         assert status == 200, (status, replies)
         return [r.get("text", "") for r in replies]
+
+    def send(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        """Send a message (optionally with metadata, e.g. photo attachments); return the full replies."""
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        status, replies = http("POST", f"{self.base}/webhooks/rest/webhook", body)
+        assert status == 200, (status, replies)
+        return replies
 
     def tracker(self, sender: str) -> dict:
         """The conversation tracker through the token-protected HTTP API."""
