@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any, Dict, List
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from bot import service_messages
-from bot.messages import format_duration, lateness
+from actions.language import language_of
+from bot import delay_options, service_messages
+from bot.messages import format_duration
 from bot.policy import Offer, delay_offer, ticket_deadlines
-from bot.tickets import Decision, Ticket, TicketType
+from bot.tickets import Decision, Ticket, TicketStatus, TicketType
 from bot.tracking import Shipment, Status
 
 logger = logging.getLogger(__name__)
@@ -39,8 +43,13 @@ def _record(tracker: Tracker, shipment: Shipment, offer: Offer, summary: str, no
     return store.set_decision(ticket.id, decision, actor="bot")
 
 
-async def compensate(tracker: Tracker, shipment: Shipment, lang: str, now: datetime) -> tuple[list[str], str | None]:
+async def compensate(
+    tracker: Tracker, shipment: Shipment, lang: str, now: datetime
+) -> tuple[list[str], str | None, tuple[str, ...]]:
     """The policy's offer for a late shipment, and the delay ticket that records it.
+
+    Late means past the promised time, or held without a scan for longer than the
+    policy's ``held_threshold_hours`` (:func:`bot.delay_options.delay_of`).
 
     Args:
         tracker: The conversation (its sender id owns the ticket).
@@ -49,25 +58,78 @@ async def compensate(tracker: Tracker, shipment: Shipment, lang: str, now: datet
         now: The current time.
 
     Returns:
-        Lines to add to the shipment's answer, and the ticket id (``None`` when the
-        parcel is not late, not a delay case, or the ticket could not be stored).
+        Lines to add to the shipment's answer, the ticket id (``None`` when the
+        parcel is not late, not a delay case, or the ticket could not be stored),
+        and the choices the customer may make for the parcel (only with a ticket).
     """
-    delay = lateness(shipment, now)
-    if delay is None or shipment.status in NOT_A_DELAY:
-        return [], None
+    if shipment.status in NOT_A_DELAY:
+        return [], None, ()
     try:
-        offer = delay_offer(services.policy(), late_by=delay, freight=shipment.freight or 0)
+        policy = services.policy()
+        delay, held_only = delay_options.delay_of(shipment, now, policy)
+        offer = None if delay is None else delay_offer(policy, late_by=delay, freight=shipment.freight or 0)
     except (OSError, ValueError) as exc:
         logger.error("delay policy unavailable: %s", type(exc).__name__)
-        return [], None
-    if offer is None:
-        return [], None
-    lines = [service_messages.delay_offer_line(offer, lang)]
-    summary = f"{shipment.carrier} parcel late by {format_duration(delay, 'en')}: {offer.reason_code}"
+        return [], None, ()
+    if offer is None or delay is None:
+        return [], None, ()
+    lines = [delay_options.stale_line(shipment, now, policy, lang)] if held_only else []
+    lines.append(service_messages.delay_offer_line(offer, lang))
+    cause = "no scan beyond the hold threshold" if held_only else "past the promised time"
+    summary = f"{shipment.carrier} parcel late by {format_duration(delay, 'en')} ({cause}): {offer.reason_code}"
     try:
         ticket = await asyncio.to_thread(_record, tracker, shipment, offer, summary, now)
     except Exception as exc:  # the customer still gets the offer; agents see the log
         logger.error("could not record the delay ticket: %s", type(exc).__name__)
-        return lines, None
+        return lines, None, ()
     lines.append(service_messages.ticket_opened(ticket, lang))
-    return lines, ticket.id
+    options = delay_options.options_for(shipment)
+    if options:
+        lines.append(delay_options.prompt(options, lang))
+    return lines, ticket.id, options
+
+
+def _note_choice(ticket_id: str, option: str, waybill: str) -> Ticket | None:
+    """Record the customer's choice on the delay ticket (blocking); ``None`` if it is gone or closed."""
+    store = services.tickets()
+    ticket = store.get(ticket_id)
+    if ticket is None or ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return None
+    return store.add_note(ticket_id, f"customer chose: {option} ({waybill})", actor="customer")
+
+
+class ActionRecordDelayChoice(Action):
+    """Records "keep waiting / priority / pickup / redirect" on the delay ticket it was offered with."""
+
+    def name(self) -> str:
+        """Action name used in the domain."""
+        return "action_record_delay_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Checks the choice against what was offered, writes it to the ticket, says what happens next."""
+        lang = language_of(tracker)
+        offered = tracker.get_slot("delay_choice")
+        option = delay_options.parse_option(tracker.latest_message.get("text") or "")
+        if not isinstance(offered, dict) or option is None:
+            dispatcher.utter_message(response="utter_no_delay_choice")
+            return []
+        options = [o for o in offered.get("options") or [] if o in delay_options.OPTIONS]
+        if option not in options:
+            dispatcher.utter_message(text=delay_options.not_offered(options, lang))
+            return []
+        ticket_id, waybill = str(offered.get("ticket_id") or ""), str(offered.get("waybill") or "")
+        try:
+            ticket = await asyncio.to_thread(_note_choice, ticket_id, option, waybill)
+        except Exception as exc:  # the customer is told; nothing half-written
+            logger.error("could not record the delay choice: %s", type(exc).__name__)
+            dispatcher.utter_message(response="utter_tickets_unavailable")
+            return []
+        if ticket is None:
+            dispatcher.utter_message(response="utter_no_delay_choice")
+            return [SlotSet("delay_choice", None)]
+        now = services.now()
+        by = ticket.respond_by if ticket.respond_by > now else max(ticket.resolve_by, now)
+        dispatcher.utter_message(text=delay_options.confirmation(option, waybill, ticket.id, by, lang))
+        return [SlotSet("delay_choice", None)]

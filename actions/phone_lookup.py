@@ -147,11 +147,14 @@ class ActionLookupByPhone(Action):
         dispatcher.utter_message(text=messages.several_found(len(shipments), lang))
         now = services.now()
         ticket_id: str | None = None
+        choice: Dict[str, Any] | None = None
         for shipment in shipments:
-            ticket_id = await explain(dispatcher, tracker, shipment, lang, now) or ticket_id
+            opened, offered = await explain(dispatcher, tracker, shipment, lang, now)
+            ticket_id, choice = opened or ticket_id, offered or choice
         own = list(tracker.get_slot("my_waybills") or [])
         events = forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]
-        return events + ([SlotSet("ticket_id", ticket_id)] if ticket_id else [])
+        events += [SlotSet("ticket_id", ticket_id)] if ticket_id else []
+        return events + ([SlotSet("delay_choice", choice)] if choice else [])
 
 
 class ActionStopLookup(Action):

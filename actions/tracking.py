@@ -16,7 +16,7 @@ from actions import services
 from actions.delay import compensate
 from actions.language import language_of
 from actions.missing import flow_intent, report_missing
-from bot import messages
+from bot import delay_options, messages
 from bot.tracking import ProviderError, Shipment
 from bot.tracking.suggest import suggest_own_number
 from bot.waybill import WaybillMatch, find_waybills
@@ -60,23 +60,30 @@ async def lookup(match: WaybillMatch) -> Shipment | None:
 
 async def explain(
     dispatcher: CollectingDispatcher, tracker: Tracker, shipment: Shipment, lang: str, now: datetime
-) -> str | None:
+) -> tuple[str | None, Dict[str, Any] | None]:
     """Answer with a shipment's status, and open the ticket the case needs.
 
     A "not received" report on a lost or delivered parcel opens a missing-parcel
-    ticket; otherwise a late parcel gets the policy's delay compensation.
+    ticket; otherwise a late parcel gets the policy's delay compensation and, where
+    they exist, choices (keep waiting, priority, pickup, redirect) as quick replies.
 
     Returns:
-        The id of the ticket opened or found, if any.
+        The id of the ticket opened or found, if any, and the value for the
+        ``delay_choice`` slot when choices were offered.
     """
-    extra, ticket_id = [], None
+    extra: list[str] = []
+    ticket_id: str | None = None
+    options: tuple[str, ...] = ()
     if flow_intent(tracker) == "report_missing":
         extra, ticket_id = await report_missing(tracker, shipment, lang, now)
     if ticket_id is None:
-        extra, ticket_id = await compensate(tracker, shipment, lang, now)
+        extra, ticket_id, options = await compensate(tracker, shipment, lang, now)
     answer = messages.describe_shipment(shipment, lang, now)
+    if options and ticket_id:
+        dispatcher.utter_message(text="\n".join([answer, *extra]), buttons=delay_options.buttons(options, lang))
+        return ticket_id, {"ticket_id": ticket_id, "waybill": shipment.waybill, "options": list(options)}
     dispatcher.utter_message(text="\n".join([answer, *extra]))
-    return ticket_id
+    return ticket_id, None
 
 
 def numbers_in(tracker: Tracker) -> List[WaybillMatch]:
@@ -152,6 +159,7 @@ class ActionTrackWaybill(Action):
         now = services.now()
         seen: List[str] = []
         ticket_id: str | None = None
+        choice: Dict[str, Any] | None = None
         failed = False
         for match, result in zip(found, results, strict=True):
             if isinstance(result, BaseException):
@@ -163,7 +171,8 @@ class ActionTrackWaybill(Action):
                 dispatcher.utter_message(text=messages.not_found(match.raw, lang, suggestion))
                 continue
             seen.append(result.waybill)
-            ticket_id = await explain(dispatcher, tracker, result, lang, now) or ticket_id
+            opened, offered = await explain(dispatcher, tracker, result, lang, now)
+            ticket_id, choice = opened or ticket_id, offered or choice
         if failed:
             dispatcher.utter_message(text=messages.provider_down(lang))
         events = reset
@@ -171,6 +180,8 @@ class ActionTrackWaybill(Action):
             events.append(SlotSet("my_waybills", remember(own, seen)))
         if ticket_id:
             events.append(SlotSet("ticket_id", ticket_id))
+        if choice:
+            events.append(SlotSet("delay_choice", choice))
         return events
 
 

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
+from actions.delay import ActionRecordDelayChoice
 from actions.faq import ActionAnswerFaq
 from actions.language import ActionDetectLanguage
 from actions.missing import flow_intent
@@ -97,6 +98,36 @@ async def test_late_parcel_gets_the_policy_compensation_and_a_delay_ticket():
     again, events = await run(ActionTrackWaybill(), LATE_IN_TRANSIT)
     assert slot(events, "ticket_id") == ticket_id
     assert len(services.tickets().for_conversation("customer-1")) == 1
+
+
+async def test_late_parcel_offers_choices_and_records_the_one_picked():
+    dispatcher = CollectingDispatcher()
+    events = await ActionTrackWaybill().run(dispatcher, tracker(f"帮我查下 {LATE_IN_TRANSIT}"), {})
+    reply = dispatcher.messages[0]
+    assert "您希望我们怎么处理" in reply["text"]
+    assert [b["payload"] for b in reply["buttons"]] == ["优先派送", "改派地址", "继续等待"]
+    offered = slot(events, "delay_choice")
+    assert offered["waybill"] == LATE_IN_TRANSIT and offered["options"] == ["priority", "redirect", "keep_waiting"]
+
+    texts, events = await run(ActionRecordDelayChoice(), "改为网点自取", slots={"delay_choice": offered})
+    assert "暂时不能这样处理" in texts[0] and "优先派送" in texts[0] and events == []
+    texts, events = await run(ActionRecordDelayChoice(), "优先派送", slots={"delay_choice": offered})
+    assert "已为包裹 SF1648547086646 申请优先派送" in texts[0] and offered["ticket_id"] in texts[0]
+    assert slot(events, "delay_choice") is None
+    history = services.tickets().history(offered["ticket_id"])
+    assert history[-1].actor == "customer" and history[-1].note == f"customer chose: priority ({LATE_IN_TRANSIT})"
+
+
+async def test_a_choice_without_an_offer_asks_for_the_parcel():
+    texts, events = await run(ActionRecordDelayChoice(), "优先派送")
+    assert texts == ["utter_no_delay_choice"] and events == []
+
+
+async def test_held_by_weather_gets_compensation_but_no_choices():
+    dispatcher = CollectingDispatcher()
+    events = await ActionTrackWaybill().run(dispatcher, tracker(HELD_WEATHER), {})
+    assert "buttons" not in dispatcher.messages[0] or not dispatcher.messages[0]["buttons"]
+    assert not any(e.get("name") == "delay_choice" for e in events)
 
 
 async def test_on_time_parcel_gets_no_apology_and_no_ticket():

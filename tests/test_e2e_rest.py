@@ -161,3 +161,15 @@ def test_slow_tracking_provider_gets_an_apology_within_3s(servers: Servers, tmp_
     assert len(replies) == 1 and replies[0].startswith("Sorry, our tracking system is not answering")
     log = (servers.workdir / "actions.log").read_text()
     assert DELIVERED not in log
+
+
+def test_late_parcel_choice_is_recorded_on_its_delay_ticket(servers):
+    body = {"sender": "e2e-choice", "message": f"where is {LATE_IN_TRANSIT}"}
+    status, replies = http("POST", f"{servers.base}/webhooks/rest/webhook", body)
+    assert status == 200
+    assert [b["payload"] for b in replies[0]["buttons"]] == ["Priority dispatch", "Redirect to another address",
+                                                             "Keep waiting"]
+    ticket_id = re.search(r"ticket (TK-\d{8}-\d{4,})", replies[0]["text"]).group(1)
+    said = servers.say("e2e-choice", "Priority dispatch")
+    assert f"priority dispatch of {LATE_IN_TRANSIT}" in said[0] and ticket_id in said[0]
+    assert servers.tracker("e2e-choice")["slots"]["delay_choice"] is None

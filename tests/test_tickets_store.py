@@ -437,3 +437,20 @@ def test_find_unresolved_is_per_conversation_type_and_waybill(store: TicketStore
     for status in (TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED):
         store.transition(ticket.id, status, actor="agent:li")
     assert store.find_unresolved("wx:alice", TicketType.DELAY, "SF1234567890123") is None
+
+
+def test_notes_go_to_the_history_and_closed_tickets_refuse_them(store: TicketStore, clock: Clock) -> None:
+    ticket = _open(store)
+    clock.now += timedelta(minutes=3)
+    noted = store.add_note(ticket.id, "customer chose: priority", actor="customer")
+    assert noted.status is TicketStatus.OPEN and noted.updated_at > ticket.updated_at
+    last = store.history(ticket.id)[-1]
+    assert (last.action, last.actor, last.note) == (Action.NOTE_ADDED, "customer", "customer chose: priority")
+    with pytest.raises(ValueError):
+        store.add_note(ticket.id, "   ", actor="customer")
+    with pytest.raises(TicketNotFound):
+        store.add_note("TK-20990101-0001", "x", actor="bot")
+    for status in ("in_progress", "resolved", "closed"):
+        store.transition(ticket.id, status, actor="agent")
+    with pytest.raises(TicketClosed):
+        store.add_note(ticket.id, "too late", actor="customer")

@@ -42,6 +42,7 @@ class Action(str, Enum):
     STATUS_CHANGED = "status_changed"
     EVIDENCE_ADDED = "evidence_added"
     DECISION_SET = "decision_set"
+    NOTE_ADDED = "note_added"
 
 
 #: Allowed status changes; anything not listed raises :class:`InvalidTransition`.

@@ -494,6 +494,25 @@ class TicketStore:
 
     # -- reads --------------------------------------------------------------------------------
 
+    def add_note(self, ticket_id: str, note: str, actor: str) -> Ticket:
+        """Append a note to the ticket's history (e.g. the customer's choice); the status stays.
+
+        Raises:
+            TicketNotFound: Unknown id.
+            TicketClosed: The ticket is closed.
+            ValueError: An empty note.
+        """
+        note = _text(note, "note", 10_000)
+        actor = _text(actor, "actor", 128)
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            row = self._lock_writable_row(conn, ticket_id)
+            now = self._now()
+            conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now))
+            status = TicketStatus(row.status)
+            self._log(conn, ticket_id, now, actor, Action.NOTE_ADDED, status, status, note)
+            return self._load(conn, ticket_id)
+
     def get(self, ticket_id: str, *, conversation_id: str | None = None) -> Ticket | None:
         """Return a ticket, or ``None`` if unknown (or, with ``conversation_id``, not theirs)."""
         self._ensure_schema()

@@ -1,0 +1,143 @@
+"""Late parcels: held-beyond-threshold lateness, the choices that exist, and reading the customer's pick."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import yaml
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import delay_options as d
+from bot.policy import DEFAULT_POLICY_PATH, Policy
+from bot.tracking import HoldReason, Shipment, Status
+from bot.tracking.fixtures import CHINA_TZ
+from bot.tracking.models import ScanEvent
+from components.quick_replies import QuickReplyIntentClassifier
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return Policy.load(DEFAULT_POLICY_PATH)
+
+
+def parcel(status: Status = Status.IN_TRANSIT, *, last_scan_ago: timedelta = timedelta(hours=2),
+           promised_in: timedelta | None = timedelta(days=1), hold: HoldReason | None = None) -> Shipment:
+    return Shipment(
+        waybill="SF1648547086646", carrier="SF", status=status,
+        events=(ScanEvent(NOW - last_scan_ago, "上海", "运输中"),),
+        promised_at=None if promised_in is None else NOW + promised_in, eta=NOW + timedelta(days=1),
+        hold_reason=hold, freight=Decimal("23"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shipment", "delay", "held_only"),
+    [
+        # on time, recent scan: not late
+        (parcel(), None, False),
+        # 47 h without a scan, threshold 48 h: not late yet
+        (parcel(last_scan_ago=timedelta(hours=47)), None, False),
+        # 60 h without a scan: 12 h late although the promise has not passed
+        (parcel(last_scan_ago=timedelta(hours=60)), timedelta(hours=12), True),
+        (parcel(Status.HELD, last_scan_ago=timedelta(hours=72), hold=HoldReason.CAPACITY), timedelta(hours=24), True),
+        # past the promise by 6 h, recent scan: the promise decides
+        (parcel(promised_in=-timedelta(hours=6)), timedelta(hours=6), False),
+        # both: the larger counts, and it is not "held only"
+        (parcel(promised_in=-timedelta(hours=30), last_scan_ago=timedelta(hours=50)), timedelta(hours=30), False),
+        (parcel(promised_in=-timedelta(hours=1), last_scan_ago=timedelta(hours=60)), timedelta(hours=12), False),
+        # no promise known: only the hold can make it late
+        (parcel(promised_in=None, last_scan_ago=timedelta(hours=49)), timedelta(hours=1), True),
+        # delivered parcels are never "held"
+        (parcel(Status.DELIVERED, last_scan_ago=timedelta(days=9)), None, False),
+    ],
+)
+def test_delay_of(policy: Policy, shipment: Shipment, delay: timedelta | None, held_only: bool) -> None:
+    got, only = d.delay_of(shipment, NOW, policy)
+    assert (got is None) == (delay is None)
+    if delay is not None:
+        assert abs(got - delay) < timedelta(seconds=1)
+    assert only is held_only
+
+
+def test_threshold_comes_from_the_policy_file(policy: Policy) -> None:
+    stricter = Policy.from_mapping({**_raw(), "delay": {**_raw()["delay"], "held_threshold_hours": 24}})
+    shipment = parcel(last_scan_ago=timedelta(hours=30))
+    assert d.delay_of(shipment, NOW, policy)[0] is None
+    assert abs(d.delay_of(shipment, NOW, stricter)[0] - timedelta(hours=6)) < timedelta(seconds=1)
+
+
+def _raw() -> dict:
+    return yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_stale_line_says_how_long_and_apologises(policy: Policy, lang: str) -> None:
+    line = d.stale_line(parcel(last_scan_ago=timedelta(hours=60)), NOW, policy, lang)
+    assert ("2 days 12 hours" in line and "sorry" in line) if lang == "en" else ("2天12小时" in line and "抱歉" in line)
+
+
+@pytest.mark.parametrize(
+    ("shipment", "options"),
+    [
+        (parcel(Status.IN_TRANSIT), (d.PRIORITY, d.REDIRECT, d.KEEP_WAITING)),
+        (parcel(Status.AT_SORTING_CENTRE), (d.PRIORITY, d.REDIRECT, d.KEEP_WAITING)),
+        (parcel(Status.OUT_FOR_DELIVERY), (d.PICKUP, d.KEEP_WAITING)),
+        (parcel(Status.DELIVERY_FAILED), (d.REDIRECT, d.PICKUP, d.KEEP_WAITING)),
+        (parcel(Status.HELD, hold=HoldReason.ADDRESS_PROBLEM), (d.REDIRECT, d.PICKUP, d.KEEP_WAITING)),
+        (parcel(Status.HELD, hold=HoldReason.HOLIDAY_PEAK), (d.PRIORITY, d.PICKUP, d.KEEP_WAITING)),
+        (parcel(Status.HELD, hold=HoldReason.CAPACITY), (d.PRIORITY, d.PICKUP, d.KEEP_WAITING)),
+        (parcel(Status.HELD, hold=HoldReason.WEATHER), ()),
+        (parcel(Status.HELD, hold=HoldReason.CUSTOMS_INSPECTION), ()),
+        (parcel(Status.DELIVERED), ()),
+    ],
+)
+def test_options_that_exist(shipment: Shipment, options: tuple[str, ...]) -> None:
+    assert d.options_for(shipment) == options
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [
+        ("继续等待", d.KEEP_WAITING), ("优先派送", d.PRIORITY), ("改为网点自取", d.PICKUP), ("改派地址", d.REDIRECT),
+        ("Keep waiting", d.KEEP_WAITING), ("priority dispatch", d.PRIORITY), ("Collect at an outlet", d.PICKUP),
+        ("Redirect to another address", d.REDIRECT), ("2 优先派送", d.PRIORITY), ("优先派送！", d.PRIORITY),
+        ("  加急 ", d.PRIORITY), ("自取", d.PICKUP), ("我再等等", d.KEEP_WAITING),
+        # sentences are left to NLU
+        ("优先派送要加钱吗", None), ("I don't want to wait", None), ("", None), ("等", None),
+    ],
+)  # fmt: skip
+def test_parse_option(text: str, option: str | None) -> None:
+    assert d.parse_option(text) == option
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_button_payload_reads_back_as_its_option(lang: str) -> None:
+    for button in d.buttons(d.OPTIONS, lang):
+        assert d.parse_option(button["payload"]) is not None
+        assert d.parse_option(button["title"]) is not None
+    prompt = d.prompt((d.PRIORITY, d.KEEP_WAITING), lang)
+    assert d.title(d.PRIORITY, lang) in prompt and d.title(d.KEEP_WAITING, lang) in prompt
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_confirmation_names_parcel_ticket_and_time(lang: str) -> None:
+    for option in d.OPTIONS:
+        text = d.confirmation(option, "SF1648547086646", "TK-20261123-0001", NOW, lang)
+        assert "SF1648547086646" in text and "TK-20261123-0001" in text
+    assert d.title(d.PICKUP, lang) in d.not_offered((d.PICKUP,), lang)
+    assert d.not_offered((), lang)
+
+
+def test_quick_reply_component_overrides_only_exact_phrases() -> None:
+    diet = {"name": "complain_delay", "confidence": 0.6}
+    exact = Message({TEXT: "优先派送", INTENT: diet, INTENT_RANKING_KEY: [diet]})
+    sentence = Message({TEXT: "优先派送要加钱吗", INTENT: diet, INTENT_RANKING_KEY: [diet]})
+    QuickReplyIntentClassifier().process([exact, sentence])
+    assert exact.get(INTENT) == {"name": d.INTENT, "confidence": 1.0}
+    assert [r["name"] for r in exact.get(INTENT_RANKING_KEY)] == [d.INTENT, "complain_delay"]
+    assert sentence.get(INTENT) == diet
