@@ -118,8 +118,8 @@ def parse_part(text: str | None) -> str | None:
 
 
 def parse_description(text: str | None) -> str | None:
-    """The customer's description, trimmed; ``None`` when it says nothing (< 2 characters)."""
-    norm = " ".join(_norm(text).split())
+    """The customer's description, whitespace collapsed; ``None`` when it says nothing (< 2 characters)."""
+    norm = " ".join((text or "").split())  # the customer's own words, not NFKC-folded
     if len(norm) < 2 or is_stop(norm):
         return None
     return norm[:MAX_DESCRIPTION]

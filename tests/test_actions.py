@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
+from actions.claims import ValidateDamageClaimForm
 from actions.delay import ActionRecordDelayChoice
 from actions.faq import ActionAnswerFaq
 from actions.language import ActionDetectLanguage
@@ -380,3 +381,63 @@ async def test_name_only_extracted_when_asked_for():
     assert await form.extract_receiver_name(CollectingDispatcher(), form_tracker("王芳", "greet", "phone"), {}) == {}
     asked = form_tracker("王芳", "greet", "receiver_name")
     assert await form.extract_receiver_name(CollectingDispatcher(), asked, {}) == {"receiver_name": "王芳"}
+
+
+def claim_tracker(text: str, requested: str, intent: str = "report_damage", confidence: float = 0.95,
+                  slots: dict | None = None, metadata: dict | None = None) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+    all_slots = {"language": "zh", "requested_slot": requested, "claim_photos_outer": None,
+                 "claim_photos_contents": None, "claim_paused": None}
+    all_slots.update(slots or {})
+    events = [{"event": "user", "text": text, "metadata": metadata or {}}]
+    return Tracker("claimant", all_slots, latest, events, False, None, {"name": "damage_claim_form"}, "action_listen")
+
+
+async def extract(method: str, tracker_: Tracker):
+    dispatcher = CollectingDispatcher()
+    result = await getattr(ValidateDamageClaimForm(), method)(dispatcher, tracker_, {})
+    return result, [m.get("text") for m in dispatcher.messages]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("都有破损", "report_damage", {"claim_part": "both"}),
+        ("算了", "deny", {"claim_paused": True}),  # stop: the form ends, answers kept
+        ("不想弄了", "deny", {"claim_paused": True}),  # a clear no to a non yes/no question
+        ("运费怎么算", "faq", {}),  # another request: left to the rules
+        ("转人工", "request_human", {}),
+        ("蓝色的", "out_of_scope", {"claim_part": None}),  # answers nothing: hint, ask again
+    ],
+)
+async def test_claim_answers_interruptions_and_stops(text, intent, expected):
+    result, said = await extract("extract_claim_part", claim_tracker(text, "claim_part", intent))
+    assert result == expected
+    if expected == {"claim_part": None}:
+        assert said and "破损部位" in said[0]
+
+
+async def test_claim_description_takes_free_text_unless_nlu_is_sure_it_is_another_request():
+    result, _ = await extract("extract_claim_description",
+                              claim_tracker("快递员扔的，箱子都变形了", "claim_description", "complain_delay"))
+    assert result == {"claim_description": "快递员扔的，箱子都变形了"}
+    result, _ = await extract("extract_claim_description",
+                              claim_tracker("我要找人工客服", "claim_description", "request_human", 0.97))
+    assert result == {}
+
+
+async def test_claim_photo_errors_keep_what_was_there_and_say_why():
+    kept = [{"sha256": "a" * 64, "size": 10, "content_type": "image/png"}]
+    metadata = {"attachments": [{"kind": "image", "error": "too_large"}]}
+    t = claim_tracker("/send_photo", "claim_photos_contents", "send_photo",
+                      slots={"claim_photos_outer": kept}, metadata=metadata)
+    result, said = await extract("extract_claim_photos_contents", t)
+    assert result == {"claim_photos_contents": None} and "太大" in said[0]
+    result, _ = await extract("extract_claim_photos_outer", t)
+    assert result == {}  # the packaging photos are untouched
+
+
+async def test_paused_claim_requires_nothing_more():
+    form = ValidateDamageClaimForm()
+    t = claim_tracker("算了", "claim_part", "deny", slots={"claim_paused": True})
+    assert await form.required_slots([], CollectingDispatcher(), t, {}) == []
