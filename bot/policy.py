@@ -97,6 +97,34 @@ class BusinessHours:
     """ISO weekdays, 1 = Monday ... 7 = Sunday."""
 
 
+HANDOFF_REASONS = (
+    "legal_threat", "incident", "anger", "above_cap", "offer_rejected", "fallbacks", "repeated_question",
+    "explicit_request",
+)  # fmt: skip
+"""Why a conversation goes to a human; the order breaks ties between equally urgent reasons."""
+
+
+@dataclass(frozen=True)
+class HandoffPolicy:
+    """When the bot hands a conversation to a human, and at which ticket level.
+
+    Attributes:
+        anger_threshold: Anger score (0..1) at or above which a customer is handed over.
+        anger_level_1_threshold: Anger score at or above which the ticket is level 1.
+        fallbacks_in_a_row: "I didn't understand" replies in a row that hand over.
+        same_question_times: The same question asked this many times hands over.
+        levels: Ticket level per reason in :data:`HANDOFF_REASONS` (``anger`` below the level-1 threshold).
+        wait_per_chat: Expected handling time per waiting chat, for the wait the customer is told.
+    """
+
+    anger_threshold: float
+    anger_level_1_threshold: float
+    fallbacks_in_a_row: int
+    same_question_times: int
+    levels: Mapping[str, int]
+    wait_per_chat: timedelta
+
+
 @dataclass(frozen=True)
 class Policy:
     """The whole service policy, as read from ``policy.yml``."""
@@ -109,6 +137,7 @@ class Policy:
     delay: DelayPolicy
     business_hours: BusinessHours
     missing_ticket_level: int
+    handoff: HandoffPolicy
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_POLICY_PATH) -> Policy:
@@ -216,6 +245,23 @@ class Policy:
         )
         bh.done()
 
+        hand = _Section(top.get("handoff"), "handoff")
+        anger_threshold = float(hand.share("anger_threshold"))
+        anger_level_1 = float(hand.share("anger_level_1_threshold"))
+        if anger_level_1 < anger_threshold:
+            raise ValueError("handoff.anger_level_1_threshold: must not be below handoff.anger_threshold")
+        handoff_levels = _Section(hand.get("levels"), "handoff.levels")
+        handoff = HandoffPolicy(
+            anger_threshold=anger_threshold,
+            anger_level_1_threshold=anger_level_1,
+            fallbacks_in_a_row=hand.whole("fallbacks_in_a_row"),
+            same_question_times=hand.whole("same_question_times"),
+            levels={reason: handoff_levels.level(reason, level_ok) for reason in HANDOFF_REASONS},
+            wait_per_chat=timedelta(minutes=float(hand.number("expected_minutes_per_waiting_chat", positive=True))),
+        )
+        handoff_levels.done()
+        hand.done()
+
         policy = cls(
             currency=top.text("currency"),
             cap=top.number("cap_yuan", positive=True),
@@ -225,6 +271,7 @@ class Policy:
             delay=delay,
             business_hours=hours,
             missing_ticket_level=missing_level,
+            handoff=handoff,
         )
         top.done()
         return policy
@@ -286,6 +333,18 @@ class _Section:
         if value > _HUNDRED:
             raise ValueError(f"{self.name(key)}: a percent must be between 0 and 100")
         return value / _HUNDRED
+
+    def share(self, key: str) -> Decimal:
+        value = self.number(key)
+        if value > 1:
+            raise ValueError(f"{self.name(key)}: must be between 0 and 1, got {value}")
+        return value
+
+    def whole(self, key: str) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{self.name(key)}: must be a whole number >= 1, got {value!r}")
+        return value
 
     def minutes_or_none(self, key: str) -> timedelta | None:
         if self.get(key) is None:
