@@ -523,6 +523,13 @@ class ActionSubmitDamageClaim(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        """Files the claim; always says whether a human takes over next (slot ``handoff_due``)."""
+        events = await self._submit(dispatcher, tracker)
+        if not any(e.get("name") == "handoff_due" for e in events):
+            events.append(SlotSet("handoff_due", False))
+        return events
+
+    async def _submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         """Opens the ticket and tells the customer; does nothing for a paused claim."""
         if tracker.get_slot("claim_confirmed") is not True:
             return [SlotSet(PAUSED, None)]  # paused or refused: the form already said why
@@ -543,7 +550,20 @@ class ActionSubmitDamageClaim(Action):
             return [SlotSet("claim_confirmed", None), SlotSet("claim_offer_accepted", None)]
         dispatcher.utter_message(text=claims.outcome_text(ticket, offer, lang))
         cleared = [SlotSet(slot, 0 if slot == "claim_attempts" else None) for slot in CLAIM_SLOTS]
-        return [SlotSet("ticket_id", ticket.id), *cleared]
+        return [SlotSet("ticket_id", ticket.id), *cleared, *_handoff_for(offer, policy)]
+
+
+HANDOFF_REASONS = {"damage_above_cap": "above_cap", "damage_offer_rejected": "offer_rejected"}
+"""Claim outcomes that go to a human now (the policy's handoff rules), not only by ticket."""
+
+
+def _handoff_for(offer: Offer, policy: Any) -> List[Dict[str, Any]]:
+    """Slot events that make the dialogue hand the conversation over after a claim a person must decide."""
+    reason = HANDOFF_REASONS.get(offer.reason_code)
+    if reason is None:
+        return []
+    trigger = {"reason": reason, "level": policy.handoff.levels[reason], "detail": offer.reason_code}
+    return [SlotSet("handoff_due", True), SlotSet("handoff_trigger", trigger)]
 
 
 class ActionPhotoOutsideClaim(Action):

@@ -12,6 +12,9 @@ with ``{"sender": "...", "message": "..."}``, answered with a list of
   (``bot.attachments.ingest``): Rasa only ever sees references and error codes;
   a message with photos and no text becomes the ``/send_photo`` intent;
 * an empty message gets a polite answer instead of a trip through NLU;
+* while an agent has the conversation (the bot is paused) the answer holds the
+  agent's messages waiting in the outbox, possibly none; ``GET /poll?sender=…``
+  collects them between messages;
 * if handling fails, the customer gets an apology, never an empty list;
 * logs carry neither the text nor the sender id.
 """
@@ -33,6 +36,7 @@ from sanic.response import HTTPResponse
 from bot.attachments import ingest
 from bot.evidence import EvidenceStore, store_from_env
 from bot.text import prepare_customer_text
+from connectors import live
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +121,14 @@ class CustomerRestInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @hook.route("/poll", methods=["GET"])
+        async def poll(request: Request) -> HTTPResponse:
+            sender = request.args.get("sender") or ""
+            if not SENDER_PATTERN.match(sender):
+                return response.json({"error": "'sender' must be 1-128 characters of letters, digits or _.:@-"},
+                                     status=400)
+            return response.json(live.outbox().take(sender))
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
@@ -161,8 +173,20 @@ class CustomerRestInput(InputChannel):
                     type(exc).__name__,
                     sender_tag(sender),
                 )
-            if not collector.messages:
+            pending = live.outbox().take(sender)
+            if not collector.messages and not pending and not await _paused(request, sender):
                 collector.messages.append({"recipient_id": sender, "text": FAILURE_REPLY})
-            return response.json(collector.messages)
+            return response.json(pending + collector.messages)
 
         return hook
+
+
+async def _paused(request: Request, sender: str) -> bool:
+    """Whether an agent has this conversation (the bot stays silent then, by design)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    try:
+        tracker = await agent.tracker_store.retrieve(sender) if agent is not None else None
+    except Exception as exc:  # unknown: answer as if the bot had failed
+        logger.error("rest: tracker unavailable: %s", type(exc).__name__)
+        return False
+    return bool(tracker is not None and tracker.is_paused())

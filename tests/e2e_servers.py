@@ -80,6 +80,7 @@ class Servers:
             TRACKING_DB=str(self.workdir / "demo.db"),
             TICKETS_DB_URL=f"sqlite:///{self.workdir / 'tickets.db'}",
             EVIDENCE_DIR=str(self.workdir / "evidence"),
+            AGENTS_DB_URL=f"sqlite:///{self.workdir / 'tickets.db'}",
         )
         env.update(extra)
         return env
@@ -105,7 +106,10 @@ class Servers:
         self.stop("rasa")
         if endpoints is None:
             endpoints = self.workdir / "endpoints.yml"
-            endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+                "event_broker:\n  type: connectors.events.ConsoleEventBroker\n"
+            )
         log = self.workdir / "rasa.log"
         proc = subprocess.Popen(
             [
