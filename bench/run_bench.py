@@ -30,6 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+import anger_bench  # noqa: E402
+
 from tests.e2e_servers import free_port, wait_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -98,7 +102,10 @@ def measure(figures: Figures, project: Path, model: Path, work: Path, messages: 
         endpoints = work / f"{figures.name}-endpoints.yml"
         if with_actions:
             action_port = free_port()
-            endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+                "event_broker:\n  type: connectors.events.ConsoleEventBroker\n"  # as in endpoints.yml
+            )
             log = work / f"{figures.name}-actions.log"
             actions = subprocess.Popen(
                 [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
@@ -205,6 +212,9 @@ def main() -> int:
         stamp = time.strftime("%Y-%m-%d %H:%M")
         header = (f"Measured {stamp} on {os.cpu_count()} cores, {args.requests} requests per mode, "
                   f"{args.concurrency} concurrent conversations.\n\n")
+        print("measuring the anger scorer…", flush=True)
+        result += "\n\nAnger scorer (angry vs the rest), next to a keyword baseline measured in the same run:\n\n"
+        result += anger_bench.run()
         print()
         print(header + result)
         out = ROOT / "bench" / "results"

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from bot.messages import format_duration, format_time, in_language
 from bot.policy import HANDOFF_REASONS, Policy, in_business_hours
-from bot.waybill import find_waybills
 
 EXPLICIT_INTENTS = frozenset({"request_human"})
 FALLBACK_INTENTS = frozenset({"nlu_fallback"})
@@ -58,11 +57,11 @@ class Trigger:
 
 
 def _key(text: str) -> str:
-    """A message reduced to what makes it a question: no waybill numbers, case, spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    for match in reversed(find_waybills(text)):
-        text = text[: match.start] + "#" + text[match.end :]
-    return _NOISE.sub("", text)
+    """A message reduced to what makes it a question: no case, spaces or punctuation.
+
+    Waybill numbers stay: the same words about another parcel are a new question.
+    """
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
 def _bigrams(text: str) -> set[str]:

@@ -107,7 +107,8 @@ def test_missing_reason_level_names_the_key() -> None:
     ("a", "b", "same"),
     [
         ("我的快递怎么还没到", "我的快递怎么还没到？？", True),
-        ("SF1648547086646 到哪了", "SF1873662042955到哪了", True),  # numbers do not make a new question
+        ("SF1648547086646 到哪了", "SF1648547086646到哪了？", True),
+        ("帮我查下 SF1648547086646", "帮我查下 SF1873662042955", False),  # another parcel, another question
         ("WHERE IS MY PARCEL", "where is my parcel?", True),
         ("运费怎么算", "网点在哪里", False),
         ("", "", False),
