@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 
+import httpx
 import pytest
 import yaml
 from PIL import Image
 
 from bot.tickets import TicketStore, TicketType
 from tests.e2e_servers import ROOT, Servers
+from tests.test_e2e_handoff import CONSOLE, create_agent, login
 from tests.test_evidence import GPS_MARK, jpeg_with_gps, png_with_metadata
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +169,21 @@ def test_rejected_offer_goes_to_a_specialist(servers: Servers, tickets: TicketSt
     ticket = tickets.get(TICKET.search(said).group(0), conversation_id=who)
     assert ticket.decision.kind == "human_review" and ticket.decision.reason_code == "damage_offer_rejected"
     assert ticket.level == 2 and ticket.summary.startswith("NEEDS HUMAN REVIEW")
+
+    # the refused offer hands the chat to a person, who sees the claim photos in the console
+    tracker = servers.tracker(who)
+    assert tracker["paused"] is True and tracker["slots"]["handoff"]["reason"] == "offer_rejected"
+    create_agent(servers, "claims.agent", "理赔专员")
+    client, _ = login(servers, "claims.agent")
+    chat = client.get(f"{CONSOLE}/api/chat/{who}").json()
+    claim = next(t for t in chat["tickets"] if t["id"] == ticket.id)
+    assert sorted(e["kind"] for e in claim["evidence"]) == ["contents", "outer_packaging"]
+    for item in ticket.evidence:
+        image = client.get(f"{CONSOLE}/api/chat/{who}/evidence/{item.sha256}")
+        assert image.status_code == 200 and hashlib.sha256(image.content).hexdigest() == item.sha256
+        assert image.headers["content-type"] == item.content_type
+        assert client.get(f"{CONSOLE}/api/chat/claim-not-delivered/evidence/{item.sha256}").status_code == 404
+        assert httpx.get(f"{servers.base}{CONSOLE}/api/chat/{who}/evidence/{item.sha256}").status_code == 401
 
 
 def test_over_the_cap_goes_to_a_human_and_the_cap_comes_from_the_policy_file(servers: Servers,

@@ -136,6 +136,16 @@ def test_explicit_request_and_close_with_resolution(servers: Servers) -> None:
     ticket_id = re.search(r"TK-\d{8}-\d{4,}", notice).group(0)
     client, csrf = login(servers, "agent.wang")
     assert client.post(f"{CONSOLE}/api/chat/{who}/claim", json={}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    # transfer to a colleague and back: only the holder may act
+    li, li_csrf = login(servers, "agent.li")
+    moved = client.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "agent.li"}, headers={"X-CSRF-Token": csrf})
+    assert moved.status_code == 200 and moved.json()["agent"] == "agent.li"
+    assert client.post(f"{CONSOLE}/api/chat/{who}/reply", json={"text": "hi"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 409  # fmt: skip
+    assert client.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "nobody.here"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 404  # fmt: skip
+    back = li.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "agent.wang"}, headers={"X-CSRF-Token": li_csrf})
+    assert back.status_code == 200
     assert client.post(f"{CONSOLE}/api/chat/{who}/close", json={}, headers={"X-CSRF-Token": csrf}).status_code == 400
     done = client.post(f"{CONSOLE}/api/chat/{who}/close", json={"resolution": "已告知取件码"},
                        headers={"X-CSRF-Token": csrf})  # fmt: skip
