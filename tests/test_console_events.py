@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import pytest
 
 from bot.handoff_queue import InMemoryHandoffQueue
 from connectors import live, senders
 from connectors.events import ConsoleEventBroker
+from tests.test_handoff_queue import _connect_redis
 
 
 @pytest.fixture(autouse=True)
@@ -90,3 +92,61 @@ async def test_outbox_and_senders() -> None:
         outbox.put("c6", {"text": str(n)})
     assert [m["text"] for m in outbox.take("c6")][0] == "3"
     await asyncio.sleep(0)
+
+
+# --- across replicas: hub and outbox in the real Redis ------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix():
+    client = _connect_redis()
+    prefix = f"lcs-test-{secrets.token_hex(6)}"
+    yield prefix
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+async def test_hub_events_reach_pages_on_another_replica_through_redis(redis_prefix) -> None:
+    replica_a, replica_b = live.Hub(REDIS_URL, redis_prefix), live.Hub(REDIS_URL, redis_prefix)
+    page_on_b = replica_b.subscribe()
+    try:
+        received = None
+        for _ in range(50):  # the relay subscribes asynchronously: publish until it listens
+            replica_a.publish({"type": "message", "conversation_id": "c7", "text": "你好"})
+            try:
+                received = await asyncio.wait_for(page_on_b.get(), timeout=0.2)
+                break
+            except asyncio.TimeoutError:
+                continue
+        assert received == {"type": "message", "conversation_id": "c7", "text": "你好"}
+        other = live.Hub(REDIS_URL, "lcs-test-other-" + redis_prefix[-12:])
+        other.publish({"type": "queue"})  # another installation's prefix never leaks in
+        with pytest.raises(asyncio.TimeoutError):
+            while True:
+                event = await asyncio.wait_for(page_on_b.get(), timeout=0.5)
+                assert event.get("conversation_id") == "c7"  # only leftovers of the retries above
+    finally:
+        replica_b.unsubscribe(page_on_b)
+        await asyncio.sleep(1.2)  # let the relay notice it has no page left and close
+
+
+def test_outbox_is_shared_between_replicas_through_redis(redis_prefix) -> None:
+    writer, reader = live.Outbox(REDIS_URL, redis_prefix), live.Outbox(REDIS_URL, redis_prefix)
+    writer.put("c8", {"text": "一", "agent": "李"})
+    writer.put("c8", {"text": "二"})
+    assert reader.take("c8") == [{"text": "一", "agent": "李"}, {"text": "二"}]
+    assert writer.take("c8") == [] and reader.take("c8") == []
+    for n in range(live.MAX_PENDING + 2):
+        writer.put("c9", {"text": str(n)})
+    pending = reader.take("c9")
+    assert len(pending) == live.MAX_PENDING and pending[0]["text"] == "2"
+    client = _connect_redis()
+    try:
+        writer.put("c10", {"text": "x"})
+        assert 0 < client.ttl(f"{redis_prefix}:outbox:c10") <= live.OUTBOX_TTL_SECONDS
+    finally:
+        client.close()
