@@ -17,6 +17,7 @@ from actions.faq import ActionAnswerFaq
 from actions.handoff import ActionAssessHandoff, ActionHandoff
 from actions.language import ActionDetectLanguage
 from actions.missing import flow_intent
+from actions.per_message import ActionReadMessage
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
 from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
@@ -487,3 +488,12 @@ async def test_handoff_opens_a_ticket_with_a_summary_and_pauses():
     again = await ActionHandoff().run(CollectingDispatcher(), tracker_, {})
     assert slot(again, "handoff")["ticket_id"] == ticket.id  # one handoff ticket per conversation
     assert services.tickets().history(ticket.id)[-1].note.startswith("handed over again: anger")
+
+
+async def test_one_action_reads_language_and_handoff_per_message():
+    english_and_angry = convo(("user", "THIS IS A SCAM!!! I will sue you, call my lawyer"))
+    events = await ActionReadMessage().run(CollectingDispatcher(), english_and_angry, {})
+    assert slot(events, "language") == "en" and slot(events, "handoff_due") is True
+    assert slot(events, "handoff_trigger")["reason"] == "legal_threat"
+    calm = await ActionReadMessage().run(CollectingDispatcher(), convo(("user", "请问运费怎么算")), {})
+    assert calm == []

@@ -1,0 +1,612 @@
+"""The Telegram channel over real HTTP on both sides.
+
+Telegram is ``tests/fake_telegram.py`` (aiohttp on a free port). The channel's blueprint
+runs on a real Sanic server in its own thread and loop; ``on_new_message`` is a recorder
+standing in for Rasa at the process boundary: it keeps each ``UserMessage`` and answers
+through ``message.output_channel``. The Redis tests use the real Redis on 127.0.0.1:6379
+with their own key prefix and FAIL (never skip) when it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+
+from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
+from connectors import senders
+from connectors.rest import PHOTO_INTENT
+from connectors.telegram import (
+    BUTTON_EXPIRED,
+    MAX_BODY_BYTES,
+    SECRET_HEADER,
+    UNSUPPORTED_REPLY,
+    RateLimiter,
+    TelegramConfig,
+    TelegramInput,
+    main,
+    poll,
+)
+from tests.fake_telegram import FakeTelegram, small_jpeg
+
+TOKEN = "123456789:AAE-test_Token-0123456789abcdefghij"
+BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
+SECRET = "webhook-secret-" + "a1b2c3d4e5f6a7b8"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_START = (
+    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
+    "   (or: service redis-server start)"
+)
+JPEG = small_jpeg()
+
+_update_ids = itertools.count(1)
+_chat_ids = itertools.count(5001)
+
+
+# --------------------------------------------------------------------------- harness
+
+
+class Recorder:
+    """``on_new_message`` for the channel: records, then answers through the output channel."""
+
+    def __init__(self) -> None:
+        self.messages: list[UserMessage] = []
+        self.respond: Callable[[UserMessage], Awaitable[None]] | None = None
+        self._lock = threading.Lock()
+
+    async def __call__(self, message: UserMessage) -> None:
+        with self._lock:
+            self.messages.append(message)
+        if self.respond is not None:
+            await self.respond(message)
+        else:
+            await message.output_channel.send_text_message(message.sender_id, "收到 / got it")
+
+    def texts(self) -> list[str]:
+        with self._lock:
+            return [m.text for m in self.messages]
+
+    def wait(self, count: int, timeout: float = 5.0) -> list[UserMessage]:
+        wait_until(lambda: len(self.messages) >= count, timeout, f"{count} message(s) for Rasa")
+        with self._lock:
+            return list(self.messages)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class ChannelServer:
+    """The channel's blueprint alone on a real Sanic server (own thread, own loop)."""
+
+    def __init__(self, channel: TelegramInput, recorder: Recorder) -> None:
+        self.channel, self.recorder = channel, recorder
+        self.loop = asyncio.new_event_loop()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._server: Any = None
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+
+    async def _start(self) -> None:
+        app = Sanic(f"telegram_test_{secrets.token_hex(4)}", configure_logging=False)
+        app.blueprint(self.channel.blueprint(self.recorder), url_prefix="/webhooks/telegram")
+        # create_server already awaits the AsyncioServer, which starts listening
+        self._server = await app.create_server(sock=self._sock, return_asyncio_server=True, access_log=False)
+        await self._server.startup()
+        await self._server.before_start()
+        await self._server.after_start()
+
+    async def _stop(self) -> None:
+        await self._server.before_stop()
+        self._server.close()
+        await self._server.wait_closed()
+        await self._server.after_stop()
+
+    def __enter__(self) -> ChannelServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(15)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    def post(self, update: Any = None, *, secret: str | None = SECRET, raw: Any = None) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        content = raw if raw is not None else json.dumps(update).encode()
+        return self.client.post("/webhooks/telegram/webhook", content=content, headers=headers)
+
+    def run(self, coro: Awaitable[Any]) -> Any:
+        """Run a coroutine in the server's loop (where the channel's bot lives)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+
+def make_channel(fake: FakeTelegram, token: str = TOKEN, **extra: str) -> TelegramInput:
+    channel = TelegramInput.from_credentials({"token": token, "secret_token": SECRET, "base_url": fake.url, **extra})
+    assert isinstance(channel, TelegramInput)
+    return channel
+
+
+def user(chat: int) -> dict[str, Any]:
+    return {"id": chat, "is_bot": False, "first_name": "顾客", "language_code": "zh-hans"}
+
+
+def message_update(chat: int, chat_type: str = "private", **content: Any) -> dict[str, Any]:
+    chat_obj: dict[str, Any] = {"id": chat, "type": chat_type, "first_name": "顾客"}
+    if chat_type != "private":
+        chat_obj = {"id": chat, "type": chat_type, "title": "group"}
+    message = {"message_id": next(_update_ids), "date": int(time.time()), "chat": chat_obj, "from": user(chat)}
+    return {"update_id": next(_update_ids), "message": {**message, **content}}
+
+
+def photo_size(file_id: str, width: int, height: int, size: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": width, "height": height}
+    if size is not None:
+        item["file_size"] = size
+    return item
+
+
+def callback_update(chat: int, data: str) -> dict[str, Any]:
+    bot_message = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private", "first_name": "顾客"},
+        "from": {"id": 123456789, "is_bot": True, "first_name": "Test Bot"},
+        "text": "请选择",
+    }
+    query = {"id": f"cb-{next(_update_ids)}", "from": user(chat), "chat_instance": "ci-1", "data": data,
+             "message": bot_message}
+    return {"update_id": next(_update_ids), "callback_query": query}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sanic_test_mode() -> Iterator[None]:
+    """Several Sanic apps in one process need test mode (touch-up runs once per app otherwise)."""
+    previous = Sanic.test_mode
+    Sanic.test_mode = True
+    yield
+    Sanic.test_mode = previous
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram([TOKEN]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(fake: FakeTelegram) -> Iterator[ChannelServer]:
+    with ChannelServer(make_channel(fake), Recorder()) as server:
+        yield server
+
+
+@pytest.fixture
+def server(served: ChannelServer, fake: FakeTelegram) -> ChannelServer:
+    fake.reset()
+    with served.recorder._lock:
+        served.recorder.messages.clear()
+    served.recorder.respond = None
+    return served
+
+
+@pytest.fixture
+def chat() -> int:
+    return next(_chat_ids)
+
+
+@pytest.fixture
+def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
+    return tmp_path / "evidence"
+
+
+@pytest.fixture(scope="module")
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        client.close()
+        pytest.fail(f"Redis is not reachable on 127.0.0.1:6379 ({exc}).\nStart it with:  {REDIS_START}", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
+    prefix = f"lcs-test-{secrets.token_hex(6)}"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
+    if keys:
+        redis_client.delete(*keys)
+
+
+def sent_texts(fake: FakeTelegram, chat: int) -> list[str]:
+    return [c.params["text"] for c in fake.calls_to("sendMessage") if c.params["chat_id"] == str(chat)]
+
+
+# --------------------------------------------------------------------------- the webhook's gate
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret-0123456789", SECRET + "x", SECRET[:-1]])
+def test_missing_or_wrong_secret_is_403_and_nothing_happens(server: ChannelServer, fake: FakeTelegram,
+                                                            chat: int, secret: str | None) -> None:
+    reply = server.post(message_update(chat, text="你好"), secret=secret)
+    assert reply.status_code == 403
+    time.sleep(0.2)
+    assert server.recorder.messages == []
+    assert fake.calls_to("sendMessage") == []
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}'])
+def test_malformed_body_is_400(server: ChannelServer, raw: bytes) -> None:
+    assert server.post(raw=raw).status_code == 400
+    assert server.recorder.messages == []
+
+
+def test_oversized_body_is_413_by_length_and_when_streamed(server: ChannelServer) -> None:
+    big = b'{"update_id": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    assert server.post(raw=big).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # chunked transfer: no Content-Length to go by
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    assert server.post(raw=chunks()).status_code == 413
+    assert server.post(raw=big, secret="wrong-secret-0123456789").status_code == 403  # the secret comes first
+    assert server.recorder.messages == []
+
+
+def test_the_same_update_twice_reaches_rasa_once(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    update = message_update(chat, text="SF1648547086646 到哪了")
+    assert server.post(update).status_code == 200
+    assert server.post(update).status_code == 200
+    server.recorder.wait(1)
+    wait_until(lambda: len(sent_texts(fake, chat)) == 1, what="the answer")
+    time.sleep(0.3)
+    assert server.recorder.texts() == ["SF1648547086646 到哪了"]
+    assert sent_texts(fake, chat) == ["收到 / got it"]
+
+
+# --------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("帮我查下 SF1648547086646", "帮我查下 SF1648547086646"),
+        ("  where\u200b is   my parcel \x07", "where is my parcel"),
+        ("/start", "/greet"),
+        ("/start@test_bot ref-42", "/greet"),
+        ("/help", "/greet"),
+        ("/restart", "／restart"),
+        ("/send_photo", "／send_photo"),
+        ('/affirm{"x": 1}', '／affirm{"x": 1}'),
+    ],
+)
+def test_text_is_cleaned_and_only_start_and_help_are_commands(server: ChannelServer, fake: FakeTelegram, chat: int,
+                                                               typed: str, expected: str) -> None:
+    assert server.post(message_update(chat, text=typed)).status_code == 200
+    (message,) = server.recorder.wait(1)
+    assert message.text == expected
+    assert message.sender_id == str(chat)
+    assert message.input_channel == "telegram"
+    wait_until(lambda: sent_texts(fake, chat) == ["收到 / got it"], what="the answer")
+
+
+def test_group_chats_are_not_served(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    assert server.post(message_update(-chat, chat_type="group", text="我的快递")).status_code == 200
+    time.sleep(0.3)
+    assert server.recorder.messages == []
+    assert fake.calls_to("sendMessage") == []
+
+
+def test_stickers_and_other_files_get_a_polite_reply(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    sticker = {"file_id": "st", "file_unique_id": "st", "type": "regular", "width": 512, "height": 512,
+               "is_animated": False, "is_video": False}
+    pdf = {"file_id": "doc-pdf", "file_unique_id": "d", "file_name": "invoice.pdf", "mime_type": "application/pdf",
+           "file_size": 2000}
+    server.post(message_update(chat, sticker=sticker))
+    server.post(message_update(chat, document=pdf))
+    wait_until(lambda: len(sent_texts(fake, chat)) == 2, what="two replies")
+    assert sent_texts(fake, chat) == [UNSUPPORTED_REPLY, UNSUPPORTED_REPLY]
+    assert fake.calls_to("getFile") == [] and server.recorder.messages == []
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def test_photo_largest_allowed_size_is_stored_and_rasa_sees_a_reference(
+    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+) -> None:
+    fake.add_file("p-small", small_jpeg(16, 12))
+    fake.add_file("p-medium", JPEG)
+    fake.add_file("p-huge", JPEG, size=MAX_IMAGE_BYTES + 1)
+    sizes = [
+        photo_size("p-small", 16, 12, 500),
+        photo_size("p-medium", 64, 48, len(JPEG)),
+        photo_size("p-huge", 6000, 4500, MAX_IMAGE_BYTES + 1),
+    ]
+    assert server.post(message_update(chat, photo=sizes)).status_code == 200
+    (message,) = server.recorder.wait(1)
+
+    assert [c.params["file_id"] for c in fake.calls_to("getFile")] == ["p-medium"]
+    assert fake.downloads == ["photos/p-medium.jpg"]
+    assert message.text == PHOTO_INTENT
+    (ref,) = message.metadata["attachments"]
+    assert set(ref) == {"kind", "sha256", "size", "content_type", "width", "height"}
+    assert (ref["kind"], ref["content_type"], ref["width"], ref["height"]) == ("image", "image/jpeg", 64, 48)
+    stored = evidence_dir / ref["sha256"][:2] / f"{ref['sha256']}.jpg"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == ref["sha256"]
+    assert stored.stat().st_size == ref["size"]
+
+
+def test_photo_caption_is_the_text_and_image_documents_count_as_photos(
+    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+) -> None:
+    fake.add_file("doc-jpg", JPEG)
+    document = {"file_id": "doc-jpg", "file_unique_id": "dj", "file_name": "box.jpg", "mime_type": "image/jpeg",
+                "file_size": len(JPEG)}
+    server.post(message_update(chat, document=document, caption="/restart 外箱压坏了"))
+    (message,) = server.recorder.wait(1)
+    assert message.text == "／restart 外箱压坏了"
+    assert message.metadata["attachments"][0]["sha256"]
+    assert fake.downloads == ["photos/doc-jpg.jpg"]
+
+
+def test_a_file_that_is_not_an_image_goes_to_rasa_as_an_error_code(
+    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+) -> None:
+    fake.add_file("fake-jpg", b"MZ\x90\x00 this is an executable")
+    server.post(message_update(chat, photo=[photo_size("fake-jpg", 64, 48, 25)]))
+    (message,) = server.recorder.wait(1)
+    assert message.text == PHOTO_INTENT
+    assert message.metadata == {"attachments": [{"kind": "image", "error": "not_an_image"}]}
+    assert not evidence_dir.exists() or not any(evidence_dir.rglob("*.jpg"))
+
+
+def test_oversize_photo_is_refused_before_any_download(server: ChannelServer, fake: FakeTelegram, chat: int,
+                                                       evidence_dir: Path) -> None:
+    fake.add_file("big-1", JPEG, size=MAX_IMAGE_BYTES + 1)
+    fake.add_file("big-2", JPEG, size=MAX_IMAGE_BYTES * 2)
+    sizes = [photo_size("big-1", 3000, 2000, MAX_IMAGE_BYTES + 1), photo_size("big-2", 6000, 4000, MAX_IMAGE_BYTES * 2)]
+    server.post(message_update(chat, photo=sizes))
+    wait_until(lambda: len(sent_texts(fake, chat)) == 1, what="the refusal")
+    error = EvidenceError.from_code("too_large")
+    assert sent_texts(fake, chat) == [f"{error.message_zh}\n{error.message_en}"]
+    assert fake.calls_to("getFile") == [] and fake.downloads == []
+    assert server.recorder.messages == []
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+LONG_PAYLOAD = '/choose_delay_option{"choice": "refund", "note": "' + "退款" * 20 + '"}'
+
+
+def test_buttons_are_an_inline_keyboard_and_a_tap_comes_back_as_the_payload(
+    server: ChannelServer, fake: FakeTelegram, chat: int
+) -> None:
+    async def offer(message: UserMessage) -> None:
+        buttons = [{"title": "是", "payload": "/affirm"}, {"title": "退款", "payload": LONG_PAYLOAD}]
+        await message.output_channel.send_text_with_buttons(message.sender_id, "您想怎么处理？", buttons)
+
+    server.recorder.respond = offer
+    server.post(message_update(chat, text="包裹晚了三天"))
+    wait_until(lambda: len(fake.calls_to("sendMessage")) == 1, what="the keyboard")
+    sent = fake.calls_to("sendMessage")[0]
+    assert sent.params["text"] == "您想怎么处理？"
+    rows = sent.json("reply_markup")["inline_keyboard"]
+    assert [[b["text"] for b in row] for row in rows] == [["是"], ["退款"]]
+    data = [row[0]["callback_data"] for row in rows]
+    assert all(len(d.encode()) <= 64 for d in data)
+    assert len(LONG_PAYLOAD.encode()) > 64
+
+    server.recorder.respond = None
+    for item in data:
+        assert server.post(callback_update(chat, item)).status_code == 200
+    messages = server.recorder.wait(3)
+    assert [m.text for m in messages[1:]] == ["/affirm", LONG_PAYLOAD]
+    assert all(m.sender_id == str(chat) for m in messages)
+    answers = fake.calls_to("answerCallbackQuery")
+    assert len(answers) == 2 and all("text" not in a.params for a in answers)
+
+
+def test_forged_or_foreign_callback_data_is_refused(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    async def offer(message: UserMessage) -> None:
+        await message.output_channel.send_text_with_buttons(message.sender_id, "确认吗？",
+                                                            [{"title": "是", "payload": "/affirm"}])
+
+    server.recorder.respond = offer
+    server.post(message_update(chat, text="确认"))
+    wait_until(lambda: len(fake.calls_to("sendMessage")) == 1, what="the keyboard")
+    genuine = fake.calls_to("sendMessage")[0].json("reply_markup")["inline_keyboard"][0][0]["callback_data"]
+    server.recorder.respond = None
+
+    other_chat = next(_chat_ids)
+    forged = [(chat, "/restart"), (chat, genuine.replace("affirm", "restart")), (other_chat, genuine),
+              (chat, "k" + "A" * 16)]
+    for target, data in forged:
+        server.post(callback_update(target, data))
+    wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) == len(forged), what="the callback answers")
+    time.sleep(0.2)
+    assert server.recorder.texts() == ["确认"]
+    assert all(a.params.get("text") == BUTTON_EXPIRED for a in fake.calls_to("answerCallbackQuery"))
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+def test_retry_after_is_honoured_once(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    fake.fail_next("sendMessage", retry_after=1)
+    server.post(message_update(chat, text="在吗"))
+    wait_until(lambda: len(fake.calls_to("sendMessage")) == 2, timeout=6, what="the retried sendMessage")
+    first, second = fake.calls_to("sendMessage")
+    assert first.params == second.params
+    assert second.at - first.at >= 0.95
+    time.sleep(0.2)
+    assert len(fake.calls_to("sendMessage")) == 2
+
+
+def test_agent_console_messages_go_out_through_the_registered_sender(fake: FakeTelegram, chat: int) -> None:
+    with ChannelServer(make_channel(fake), Recorder()) as console_side:
+        fake.reset()
+        messages = [
+            {"recipient_id": str(chat), "text": "您好，我是客服李娜，正在为您处理。", "agent": "李娜"},
+            {"recipient_id": str(chat), "text": "还需要别的帮助吗？",
+             "buttons": [{"title": "没有了", "payload": "/deny"}]},
+            {"recipient_id": str(chat), "image": "https://example.com/route.png"},
+        ]
+        console_side.run(senders.deliver("telegram", str(chat), messages))
+        sent = fake.calls_to("sendMessage")
+        assert [c.params["text"] for c in sent] == [messages[0]["text"], messages[1]["text"]]
+        assert {c.params["chat_id"] for c in sent} == {str(chat)}
+        assert sent[1].json("reply_markup")["inline_keyboard"][0][0]["text"] == "没有了"
+        (photo,) = fake.calls_to("sendPhoto")
+        assert photo.params["photo"] == "https://example.com/route.png"
+
+
+async def test_rate_limiter_paces_one_chat_but_not_different_chats() -> None:
+    limiter = RateLimiter(per_chat=20.0, chat_burst=1, overall=1000.0, overall_burst=1000)
+    start = time.monotonic()
+    for chat in range(4):
+        await limiter.wait(chat)
+    assert time.monotonic() - start < 0.05
+    start = time.monotonic()
+    for _ in range(4):
+        await limiter.wait(99)
+    assert time.monotonic() - start >= 0.14  # 3 gaps of 50 ms
+
+
+# --------------------------------------------------------------------------- secrets stay out of logs
+
+
+def test_the_token_never_appears_in_logs(server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.add_file("log-photo", JPEG)
+    server.post(message_update(chat, text="你好"))
+    server.post(message_update(chat, photo=[photo_size("log-photo", 64, 48, len(JPEG))]))
+    server.recorder.wait(2)
+    wait_until(lambda: len(sent_texts(fake, chat)) == 2, what="two answers")
+    with ChannelServer(make_channel(fake, token=BAD_TOKEN), Recorder()) as revoked:
+        assert revoked.post(message_update(chat, text="你好")).status_code == 503
+
+    logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    for secret in (TOKEN, TOKEN.split(":")[1], BAD_TOKEN, BAD_TOKEN.split(":")[1], SECRET):
+        assert secret not in logged
+    # the filter really worked: httpx logged the API URLs, and PTB quoted the revoked token
+    assert "/bot<redacted>/sendMessage" in logged and "/file/bot<redacted>/photos/log-photo.jpg" in logged
+    assert "The token `<redacted>` was rejected" in logged
+
+
+# --------------------------------------------------------------------------- Redis: several replicas
+
+
+def test_replicas_share_dedup_and_button_payloads_in_redis(fake: FakeTelegram, chat: int, redis_client: redis.Redis,
+                                                            redis_prefix: str) -> None:
+    options = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
+    with ChannelServer(make_channel(fake, **options), Recorder()) as one, \
+            ChannelServer(make_channel(fake, **options), Recorder()) as two:
+        fake.reset()
+        update = message_update(chat, text="我要退款")
+        assert one.post(update).status_code == 200
+        one.recorder.wait(1)
+        assert two.post(update).status_code == 200
+        time.sleep(0.3)
+        assert len(one.recorder.messages) + len(two.recorder.messages) == 1
+
+        async def offer(message: UserMessage) -> None:
+            await message.output_channel.send_text_with_buttons(
+                message.sender_id, "请选择", [{"title": "退款", "payload": LONG_PAYLOAD}])
+
+        one.recorder.respond = offer
+        one.post(message_update(chat, text="延误补偿"))
+        wait_until(lambda: any("reply_markup" in c.params for c in fake.calls_to("sendMessage")), what="keyboard")
+        sent = [c for c in fake.calls_to("sendMessage") if "reply_markup" in c.params][0]
+        data = sent.json("reply_markup")["inline_keyboard"][0][0]["callback_data"]
+        assert data.startswith("k")  # too long to travel inline: kept in Redis
+        two.post(callback_update(chat, data))
+        (tapped,) = two.recorder.wait(1)
+        assert tapped.text == LONG_PAYLOAD
+
+    keys = {k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*")}
+    assert f"{redis_prefix}:telegram:123456789:update:{update['update_id']}" in keys
+    assert f"{redis_prefix}:telegram:123456789:button:{data[1:]}" in keys
+    assert 0 < redis_client.ttl(f"{redis_prefix}:telegram:123456789:button:{data[1:]}") <= 24 * 3600
+
+
+# --------------------------------------------------------------------------- configuration and command line
+
+
+def test_configuration_expands_variables_and_refuses_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TG_TEST_TOKEN", TOKEN)
+    monkeypatch.setenv("TG_TEST_SECRET", SECRET)
+    config = TelegramConfig.from_mapping({"token": "${TG_TEST_TOKEN}", "secret_token": "$TG_TEST_SECRET"}, env={})
+    assert (config.token, config.secret_token, config.base_url) == (TOKEN, SECRET, "https://api.telegram.org")
+    assert TOKEN not in repr(config) and SECRET not in repr(config)
+    with pytest.raises(ValueError, match="TG_TEST_UNSET"):
+        TelegramConfig.from_mapping({"token": "${TG_TEST_UNSET}", "secret_token": SECRET}, env={})
+    with pytest.raises(ValueError, match="secret_token"):
+        TelegramConfig.from_mapping({"token": TOKEN, "secret_token": "short"}, env={})
+    with pytest.raises(ValueError, match="secret_token"):
+        TelegramConfig.from_mapping({"token": TOKEN}, env={})
+    from_env = TelegramConfig.from_mapping(
+        None, env={"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_SECRET_TOKEN": SECRET, "TELEGRAM_BASE_URL": "http://x:1/bot"}
+    )
+    assert from_env.base_url == "http://x:1"
+    monkeypatch.delenv("TELEGRAM_TOKEN", raising=False)
+    off = TelegramInput.from_credentials({})
+    assert isinstance(off, TelegramInput) and off.config is None
+
+
+def test_set_webhook_command(fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.reset()
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", SECRET)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", fake.url)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/webhooks/telegram/webhook")
+    assert main(["set-webhook"]) == 0
+    (call,) = fake.calls_to("setWebhook")
+    assert call.params["url"] == "https://bot.example.com/webhooks/telegram/webhook"
+    assert call.params["secret_token"] == SECRET
+    assert call.json("allowed_updates") == ["message", "callback_query"]
+    assert call.json("drop_pending_updates") is False
+
+
+def test_poll_mode_forwards_updates_through_the_webhook(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
+    fake.queue_update(message_update(chat, text="/start"))
+    config = TelegramConfig.from_mapping({"token": TOKEN, "secret_token": SECRET, "base_url": fake.url}, env={})
+    assert asyncio.run(poll(config, server.url, max_batches=1)) == 0
+    (message,) = server.recorder.wait(1)
+    assert message.text == "/greet" and message.sender_id == str(chat)
+    assert fake.calls_to("deleteWebhook")[0].json("drop_pending_updates") is False
+    assert fake.calls_to("getUpdates")[0].json("allowed_updates") == ["message", "callback_query"]
