@@ -96,11 +96,12 @@ class Servers:
         self.processes["actions"] = proc
         wait_for(f"http://127.0.0.1:{self.action_port}/health", proc, log, 60)
 
-    def start_rasa(self, endpoints: Path | None = None, **env: str) -> None:
+    def start_rasa(self, endpoints: Path | None = None, credentials: Path | None = None, **env: str) -> None:
         """Start the Rasa server on the trained model with the REST channel and API.
 
         Args:
             endpoints: An endpoints file to use instead of one pointing at the action server.
+            credentials: A credentials file to use instead of the project's.
             **env: Extra environment variables (values for ``${VAR}`` in the endpoints file).
         """
         self.stop("rasa")
@@ -114,7 +115,8 @@ class Servers:
         proc = subprocess.Popen(
             [
                 str(BIN / "rasa"), "run", "--model", str(ROOT / "models"), "--endpoints", str(endpoints),
-                "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--auth-token", self.token,
+                "--credentials", str(credentials or ROOT / "credentials.yml"),
+                "--enable-api", "--auth-token", self.token,
                 "--port", str(self.rasa_port),
             ],
             cwd=ROOT, env=self._env(env), stdout=log.open("w"), stderr=subprocess.STDOUT,

@@ -1,0 +1,117 @@
+"""WeChat and Telegram end to end: the trained model in the real Rasa server, fake upstream APIs.
+
+The same customer question arrives as a signed WeChat callback and as a Telegram
+webhook update; the bot's answer comes back through each platform's send API (the
+fake servers record it). Then a Telegram customer asks for a human, and the agent's
+reply from the console reaches Telegram through the same sender interface.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.e2e_servers import ROOT, Servers
+from tests.fake_telegram import FakeTelegram
+from tests.fake_wechat import FakeWeChat
+from tests.test_e2e_handoff import CONSOLE, create_agent, login
+from tests.test_telegram_channel import SECRET as TG_SECRET
+from tests.test_telegram_channel import TOKEN as TG_TOKEN
+from tests.test_telegram_channel import message_update
+from tests.test_wechat_channel import APP_ID, APP_SECRET, OPENID, signed, text_xml
+from tests.test_wechat_channel import TOKEN as WX_TOKEN
+
+pytestmark = pytest.mark.e2e
+
+DELIVERED = "SF1873662042955"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[tuple[Servers, FakeWeChat, FakeTelegram]]:
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
+    wechat = FakeWeChat(APP_ID, APP_SECRET).start()
+    telegram = FakeTelegram([TG_TOKEN])
+    telegram.__enter__()
+    running = Servers(tmp_path_factory.mktemp("e2e-channels"))
+    credentials = running.workdir / "credentials.yml"
+    credentials.write_text(
+        "connectors.rest.CustomerRestInput:\n"
+        "connectors.console.AgentConsoleInput:\n"
+        "connectors.telegram.TelegramInput:\n"
+        "connectors.wechat.WeChatInput:\n"
+        f"  app_id: {APP_ID}\n  app_secret: {APP_SECRET}\n  token: {WX_TOKEN}\n  api_base_url: {wechat.url}\n",
+        encoding="utf-8",
+    )
+    try:
+        running.start_actions()
+        running.start_rasa(credentials=credentials, TELEGRAM_TOKEN=TG_TOKEN, TELEGRAM_SECRET_TOKEN=TG_SECRET,
+                           TELEGRAM_BASE_URL=telegram.url)  # fmt: skip
+        yield running, wechat, telegram
+    finally:
+        running.stop()
+        telegram.__exit__(None, None, None)
+        wechat.stop()
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def telegram_texts(fake: FakeTelegram, chat: int) -> list[str]:
+    return [c.params.get("text", "") for c in fake.calls_to("sendMessage") if c.params.get("chat_id") == str(chat)]
+
+
+def test_wechat_customer_gets_the_tracking_answer_through_the_customer_service_api(stack) -> None:
+    servers, wechat, _ = stack
+    body = text_xml(f"帮我查下 {DELIVERED}")
+    for _ in range(2):  # WeChat retries after 5 s: the second delivery must not make a second turn
+        done = httpx.post(f"{servers.base}/webhooks/wechat/webhook", params=signed(), content=body.encode(),
+                          headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
+        assert done.status_code == 200 and done.text == "success"
+    wait_until(lambda: any(DELIVERED in t and "签收" in t for t in wechat.texts(OPENID)), "the WeChat reply")
+    time.sleep(1.0)
+    assert len([t for t in wechat.texts(OPENID) if DELIVERED in t]) == 1
+    forged = httpx.post(f"{servers.base}/webhooks/wechat/webhook", params={**signed(), "signature": "0" * 40},
+                        content=body.encode(), timeout=30)  # fmt: skip
+    assert forged.status_code == 403
+
+
+def test_telegram_customer_gets_the_answer_and_an_agent_reply_through_the_same_sender(stack) -> None:
+    servers, _, telegram = stack
+    chat = 424242
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
+    update = message_update(chat, text=f"where is {DELIVERED}")
+    done = httpx.post(f"{servers.base}/webhooks/telegram/webhook", content=json.dumps(update), headers=headers,
+                      timeout=30)  # fmt: skip
+    assert done.status_code == 200
+    wait_until(lambda: any(DELIVERED in t and "delivered" in t for t in telegram_texts(telegram, chat)),
+               "the Telegram reply")  # fmt: skip
+    assert httpx.post(f"{servers.base}/webhooks/telegram/webhook", content=json.dumps(update),
+                      headers={"Content-Type": "application/json"}, timeout=30).status_code == 403  # fmt: skip
+
+    human = message_update(chat, text="I want to talk to a real person")
+    httpx.post(f"{servers.base}/webhooks/telegram/webhook", content=json.dumps(human), headers=headers, timeout=30)
+    wait_until(lambda: any("TK-" in t for t in telegram_texts(telegram, chat)), "the handoff notice")
+    create_agent(servers, "tg.agent", "Telegram客服")
+    client, csrf = login(servers, "tg.agent")
+
+    def queued() -> bool:
+        waiting = client.get(f"{CONSOLE}/api/queue").json()["waiting"]
+        return any(e["conversation_id"] == str(chat) and e["channel"] == "telegram" for e in waiting)
+
+    wait_until(queued, "the queue entry")
+    assert client.post(f"{CONSOLE}/api/chat/{chat}/claim", json={}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    reply = "Hello, this is Anna from customer service. How can I help?"
+    assert client.post(f"{CONSOLE}/api/chat/{chat}/reply", json={"text": reply},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200  # fmt: skip
+    wait_until(lambda: reply in telegram_texts(telegram, chat), "the agent's reply on Telegram")
