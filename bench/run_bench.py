@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import anger_bench  # noqa: E402
+import wechat_ack_bench  # noqa: E402
 
 from tests.e2e_servers import free_port, wait_for  # noqa: E402
 
@@ -215,6 +216,8 @@ def main() -> int:
         print("measuring the anger scorer…", flush=True)
         result += "\n\nAnger scorer (angry vs the rest), next to a keyword baseline measured in the same run:\n\n"
         result += anger_bench.run()
+        print("measuring the WeChat acknowledgement…", flush=True)
+        result += "\n\n" + wechat_ack_bench.run()
         print()
         print(header + result)
         out = ROOT / "bench" / "results"
