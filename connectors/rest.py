@@ -21,7 +21,6 @@ with ``{"sender": "...", "message": "..."}``, answered with a list of
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -33,18 +32,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.attachments import ingest
 from bot.evidence import EvidenceStore, store_from_env
-from bot.text import prepare_customer_text
 from connectors import live
+from connectors.inbound import customer_text, is_paused
 
 logger = logging.getLogger(__name__)
 
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 """Sender ids the channel accepts: what web sessions, Telegram and WeChat ids look like."""
-
-PHOTO_INTENT = "/send_photo"
-"""Text given to Rasa for a message that holds photos only (customers cannot type it)."""
 
 EMPTY_REPLY = (
     "您好像发了一条空消息，请告诉我运单号或您遇到的问题。\n"
@@ -142,15 +137,7 @@ class CustomerRestInput(InputChannel):
                 logger.info("rest: rejected payload: %s", exc)
                 return response.json({"error": str(exc)}, status=400)
 
-            text = prepare_customer_text(raw_text)
-            if metadata is not None and "attachments" in metadata:
-                try:
-                    metadata = await asyncio.to_thread(ingest, metadata, self.evidence())
-                except OSError as exc:  # evidence store not writable: say so, lose nothing else
-                    logger.error("rest: could not store attachments: %s", type(exc).__name__)
-                    metadata = {**metadata, "attachments": [{"kind": "image", "error": "bad_encoding"}]}
-                if not text and metadata["attachments"]:
-                    text = PHOTO_INTENT
+            text, metadata = await customer_text(raw_text, metadata, self.evidence(), "rest")
             if not text:
                 return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
 
@@ -174,19 +161,9 @@ class CustomerRestInput(InputChannel):
                     sender_tag(sender),
                 )
             pending = live.outbox().take(sender)
-            if not collector.messages and not pending and not await _paused(request, sender):
+            if not collector.messages and not pending and not await is_paused(request.app, sender, "rest"):
                 collector.messages.append({"recipient_id": sender, "text": FAILURE_REPLY})
             return response.json(pending + collector.messages)
 
         return hook
 
-
-async def _paused(request: Request, sender: str) -> bool:
-    """Whether an agent has this conversation (the bot stays silent then, by design)."""
-    agent = getattr(request.app.ctx, "agent", None)
-    try:
-        tracker = await agent.tracker_store.retrieve(sender) if agent is not None else None
-    except Exception as exc:  # unknown: answer as if the bot had failed
-        logger.error("rest: tracker unavailable: %s", type(exc).__name__)
-        return False
-    return bool(tracker is not None and tracker.is_paused())

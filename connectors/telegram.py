@@ -84,11 +84,11 @@ from telegram import (
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.attachments import ingest
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
-from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, PHOTO_INTENT, SENDER_PATTERN, sender_tag
+from connectors.inbound import PHOTO_INTENT, store_photos
+from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
 from connectors.telegram_cli import delete_webhook, main, poll, set_webhook
 from connectors.telegram_support import (
     BUTTON_EXPIRED,
@@ -405,12 +405,7 @@ class TelegramInput(InputChannel):
         if isinstance(data, EvidenceError):
             await output.send_text_message(sender_id, _bilingual(data))
             return None, None
-        metadata: dict[str, Any] = {"attachments": [{"kind": "image", "data": data}]}
-        try:
-            metadata = await asyncio.to_thread(ingest, metadata, store_from_env())
-        except OSError as exc:  # evidence store not writable: say so, as the REST channel does
-            logger.error("telegram: could not store attachments: %s", type(exc).__name__)
-            metadata = {"attachments": [{"kind": "image", "error": "bad_encoding"}]}
+        metadata = await store_photos({"attachments": [{"kind": "image", "data": data}]}, store_from_env(), "telegram")
         return prepare_customer_text(message.caption) or PHOTO_INTENT, metadata
 
     async def _download(self, file_id: str) -> bytes | EvidenceError:

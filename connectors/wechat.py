@@ -55,11 +55,11 @@ from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
-from bot.attachments import ingest
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceStore, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
-from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, PHOTO_INTENT, SENDER_PATTERN, sender_tag
+from connectors.inbound import PHOTO_INTENT, is_paused, store_photos
+from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
 from connectors.wechat_api import (
     DEFAULT_API_BASE_URL,
     KeyValueStore,
@@ -606,7 +606,7 @@ class WeChatInput(InputChannel):
         except Exception as exc:  # the customer must still get an answer
             failed = True
             logger.error("wechat: handling failed with %s (customer %s)", type(exc).__name__, sender_tag(openid))
-        if not output.has_pending(openid) and (failed or not await _paused(app, openid)):
+        if not output.has_pending(openid) and (failed or not await is_paused(app, openid, "wechat")):
             await output.send_text_message(openid, FAILURE_REPLY)
         await output.flush(openid)
 
@@ -652,12 +652,7 @@ class WeChatInput(InputChannel):
             except WeChatError as exc:
                 logger.error("wechat: photo download failed for customer %s: %s", sender_tag(openid), exc)
             else:
-                try:
-                    return await asyncio.to_thread(
-                        ingest, {"attachments": [{"kind": "image", "data": data}]}, self.evidence()
-                    )
-                except OSError as exc:
-                    logger.error("wechat: could not store a photo: %s", type(exc).__name__)
+                return await store_photos({"attachments": [{"kind": "image", "data": data}]}, self.evidence(), "wechat")
         return {"attachments": [{"kind": "image", "error": error}]}
 
 
@@ -668,14 +663,3 @@ def _choose(text: str, options: Sequence[str]) -> str:
         if _OPTION_NUMBER.match(number) and 1 <= int(number) <= len(options):
             return options[int(number) - 1]
     return text
-
-
-async def _paused(app: Sanic, openid: str) -> bool:
-    """Whether an agent has this conversation (the bot stays silent then, by design)."""
-    agent = getattr(app.ctx, "agent", None)
-    try:
-        tracker = await agent.tracker_store.retrieve(openid) if agent is not None else None
-    except Exception as exc:  # unknown: answer as if the bot had failed
-        logger.error("wechat: tracker unavailable: %s", type(exc).__name__)
-        return False
-    return bool(tracker is not None and tracker.is_paused())

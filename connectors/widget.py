@@ -48,11 +48,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.attachments import ingest
 from bot.evidence import EvidenceStore, store_from_env
-from bot.text import prepare_customer_text
 from connectors import live, senders
-from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, PHOTO_INTENT, _paused, sender_tag
+from connectors.inbound import PHOTO_INTENT, customer_text, is_paused
+from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, sender_tag
 
 logger = logging.getLogger(__name__)
 
@@ -472,15 +471,7 @@ class WebWidgetInput(InputChannel):
         metadata: dict[str, Any] | None,
     ) -> list[dict[str, Any]]:
         """One customer message through Rasa, exactly as :mod:`connectors.rest` does it."""
-        text = prepare_customer_text(raw_text)
-        if metadata is not None:
-            try:
-                metadata = await asyncio.to_thread(ingest, metadata, self.evidence())
-            except OSError as exc:  # evidence store not writable: say so, lose nothing else
-                logger.error("widget: could not store attachments: %s", type(exc).__name__)
-                metadata = {**metadata, "attachments": [{"kind": "image", "error": "bad_encoding"}]}
-            if not text and metadata["attachments"]:
-                text = PHOTO_INTENT
+        text, metadata = await customer_text(raw_text, metadata, self.evidence(), "widget")
         if not text:
             return [to_widget({"text": EMPTY_REPLY})]
         collector = CollectingOutputChannel()
@@ -492,7 +483,7 @@ class WebWidgetInput(InputChannel):
             logger.error("widget: handling failed with %s (sender %s)", type(exc).__name__, sender_tag(cid))
         pending = live.outbox().take(cid)
         replies = pending + collector.messages
-        if not replies and not await _paused(request, cid):
+        if not replies and not await is_paused(request.app, cid, "widget"):
             replies = [{"text": FAILURE_REPLY}]
         return [to_widget(m) for m in replies]
 

@@ -30,7 +30,7 @@ from sanic import Sanic
 
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
 from connectors import senders
-from connectors.rest import PHOTO_INTENT
+from connectors.inbound import PHOTO_INTENT
 from connectors.telegram import (
     BUTTON_EXPIRED,
     MAX_BODY_BYTES,
@@ -43,15 +43,11 @@ from connectors.telegram import (
     poll,
 )
 from tests.fake_telegram import FakeTelegram, small_jpeg
+from tests.redis_support import REDIS_URL
 
 TOKEN = "123456789:AAE-test_Token-0123456789abcdefghij"
 BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
 SECRET = "webhook-secret-" + "a1b2c3d4e5f6a7b8"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-REDIS_START = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
-    "   (or: service redis-server start)"
-)
 JPEG = small_jpeg()
 
 _update_ids = itertools.count(1)
@@ -226,27 +222,6 @@ def chat() -> int:
 def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
     return tmp_path / "evidence"
-
-
-@pytest.fixture(scope="module")
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        client.ping()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        client.close()
-        pytest.fail(f"Redis is not reachable on 127.0.0.1:6379 ({exc}).\nStart it with:  {REDIS_START}", pytrace=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
-    prefix = f"lcs-test-{secrets.token_hex(6)}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
-    if keys:
-        redis_client.delete(*keys)
 
 
 def sent_texts(fake: FakeTelegram, chat: int) -> list[str]:
