@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import pytest
 
 from bot.handoff_queue import InMemoryHandoffQueue
 from connectors import live, senders
 from connectors.events import ConsoleEventBroker
-from tests.test_handoff_queue import _connect_redis
+from tests.redis_support import REDIS_URL, connect_redis
 
 
 @pytest.fixture(autouse=True)
@@ -96,20 +95,6 @@ async def test_outbox_and_senders() -> None:
 
 # --- across replicas: hub and outbox in the real Redis ------------------------------------
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_prefix():
-    client = _connect_redis()
-    prefix = f"lcs-test-{secrets.token_hex(6)}"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 async def test_hub_events_reach_pages_on_another_replica_through_redis(redis_prefix) -> None:
     replica_a, replica_b = live.Hub(REDIS_URL, redis_prefix), live.Hub(REDIS_URL, redis_prefix)
     page_on_b = replica_b.subscribe()
@@ -144,7 +129,7 @@ def test_outbox_is_shared_between_replicas_through_redis(redis_prefix) -> None:
         writer.put("c9", {"text": str(n)})
     pending = reader.take("c9")
     assert len(pending) == live.MAX_PENDING and pending[0]["text"] == "2"
-    client = _connect_redis()
+    client = connect_redis()
     try:
         writer.put("c10", {"text": "x"})
         assert 0 < client.ttl(f"{redis_prefix}:outbox:c10") <= live.OUTBOX_TTL_SECONDS

@@ -7,7 +7,6 @@ Redis tests FAIL (never skip).
 
 from __future__ import annotations
 
-import secrets
 import socket
 import threading
 from collections import Counter
@@ -25,12 +24,8 @@ from bot.handoff_queue import (
     RedisHandoffQueue,
     queue_from_env,
 )
+from tests.redis_support import REDIS_HOST, REDIS_PORT, connect_redis
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_START = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
-    "   (or: service redis-server start)"
-)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 BEIJING = timezone(timedelta(hours=8))
 
@@ -46,32 +41,6 @@ class Clock:
         with self._lock:
             self.now += timedelta(milliseconds=1)
             return self.now
-
-
-def _connect_redis(host: str = REDIS_HOST, port: int = REDIS_PORT) -> redis.Redis:
-    client = redis.Redis(host=host, port=port, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        client.ping()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        client.close()
-        pytest.fail(f"Redis is not reachable on {host}:{port} ({exc}).\nStart it with:  {REDIS_START}", pytrace=False)
-    return client
-
-
-@pytest.fixture(scope="module")
-def redis_client() -> Iterator[redis.Redis]:
-    client = _connect_redis()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
-    prefix = f"lcs-test-{secrets.token_hex(6)}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @pytest.fixture
@@ -102,7 +71,7 @@ def backend(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Backend]:
     clients: list[redis.Redis] = []
 
     def handle() -> HandoffQueue:
-        clients.append(_connect_redis())
+        clients.append(connect_redis())
         return RedisHandoffQueue(clients[-1], prefix, clock=clock)
 
     try:
@@ -507,7 +476,7 @@ def test_unreachable_redis_fails_and_says_how_to_start_it() -> None:
         s.bind(("127.0.0.1", 0))
         free_port = s.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(pytest.fail.Exception, match=r"redis-server --daemonize yes.*service redis-server start"):
-        _connect_redis(port=free_port)
+        connect_redis(port=free_port)
 
 
 # -- queue_from_env ---------------------------------------------------------------------------------

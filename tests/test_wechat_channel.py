@@ -27,7 +27,6 @@ from typing import Any, Callable
 
 import httpx
 import pytest
-import redis
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
@@ -45,6 +44,7 @@ from connectors.wechat import (
 )
 from connectors.wechat_api import MemoryStore, RedisStore, WeChatApi, split_text
 from tests.fake_wechat import FakeWeChat, free_port, sample_jpeg
+from tests.redis_support import REDIS_URL, connect_redis
 
 APP_ID = "wx5f3a9c1e2b7d4a60"
 APP_SECRET = "9b1e4c7a2f6d8e0b3a5c7e9f1d2b4c6e"
@@ -53,11 +53,6 @@ AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 ACCOUNT = "gh_7a1b2c3d4e5f"
 OPENID = "oX9kE5tYq2Lw8Rz3Nc6Vb1Mh4Ja0"
 OTHER = "oX9kE5tYq2Lw8Rz3Nc6Vb1Mh4Jb7"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-REDIS_START = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
-    "   (or: service redis-server start)"
-)
 BUTTONS = [
     {"title": "继续等待", "payload": "继续等待"},
     {"title": "优先派送", "payload": '/choose_delay_option{"delay_option": "priority"}'},
@@ -225,27 +220,6 @@ def channel(serve: Callable[..., ChannelServer]) -> ChannelServer:
     return serve()
 
 
-def _connect_redis() -> redis.Redis:
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        client.ping()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        client.close()
-        pytest.fail(f"Redis is not reachable on 127.0.0.1:6379 ({exc}).\nStart it with:  {REDIS_START}", pytrace=False)
-    return client
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    client = _connect_redis()
-    prefix = f"lcs-test-{secrets.token_hex(6)}"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 def settle() -> None:
     """Give stray duplicates time to show up before asserting that there are none."""
     time.sleep(0.3)
@@ -410,7 +384,7 @@ def test_deliveries_deduplicated_across_replicas_in_redis(
     settle()
     assert len(first.received) + len(second.received) == 1
     assert fake.texts() == ["收到：两个副本"]
-    client = _connect_redis()
+    client = connect_redis()
     try:
         assert client.exists(f"{redis_prefix}:seen:{APP_ID}:msg:6400000000000000002")
         ttl = client.ttl(f"{redis_prefix}:token:{APP_ID}")
