@@ -12,12 +12,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv model run shell actions test lint validate pytest stories nlu-eval bench clean
+.PHONY: help venv system services model run shell actions test lint validate pytest stories nlu-eval bench clean
 
 help:
 	@echo "make run    start the assistant (REST channel + token-protected HTTP API) on embedded defaults"
 	@echo "make shell  chat with it in the terminal"
-	@echo "make test   ruff, pytest, rasa data validate, test stories, NLU evaluation bar"
+	@echo "make test   system packages and services, ruff, pytest, rasa data validate, test stories, NLU bar"
 	@echo "make bench  training time, model size, memory, latency vs. a stock 'rasa init' assistant"
 
 $(STAMP): requirements.lock pyproject.toml scripts/venv.sh
@@ -25,6 +25,14 @@ $(STAMP): requirements.lock pyproject.toml scripts/venv.sh
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Debian packages the tests need (Chromium, CJK fonts): installed when missing (root), else named.
+system:
+	@scripts/system_packages.sh test
+
+# Redis and PostgreSQL on 127.0.0.1: started with the documented command when they are down.
+services: venv
+	@$(PY) scripts/services.py
 
 # Rasa fingerprints config, domain and data: an unchanged model is reused, not retrained.
 model: venv
@@ -55,7 +63,8 @@ nlu-eval: model
 	$(RASA) test nlu --nlu tests/nlu --model models --out results/nlu --no-plot
 	$(PY) scripts/check_nlu.py results/nlu
 
-test: lint validate model pytest stories nlu-eval
+test: system services lint validate model pytest stories nlu-eval
+	@$(PY) scripts/report_skips.py results/pytest-skips.json
 	@echo "make test: all checks passed"
 
 bench: model

@@ -40,7 +40,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import re
 import time
 import unicodedata
@@ -68,6 +67,7 @@ from connectors.wechat_api import (
     WeChatError,
     store_for,
 )
+from connectors.wechat_config import OFF_MESSAGE, WeChatOff, WeChatSettings
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,6 @@ MENU_REPLY = (
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 _OPTION_NUMBER = re.compile(r"^\d{1,2}$")
 
@@ -151,20 +150,6 @@ def signature_matches(expected: str, given: str) -> bool:
 def _field(message: Mapping[str, Any], name: str) -> str:
     value = message.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def _setting(credentials: Mapping[str, Any], key: str, required: bool = False) -> str | None:
-    """A credentials value with ``${VAR}`` references expanded; unset variables count as missing."""
-    value = credentials.get(key)
-    if value is None:
-        text = ""
-    else:
-        text = str(value)
-        missing = [name for name in _ENV_REFERENCE.findall(text) if not os.environ.get(name)]
-        text = "" if missing else _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], text).strip()
-    if not text and required:
-        raise ValueError(f"wechat: credentials need '{key}' (set it, or the environment variable it names)")
-    return text or None
 
 
 class ButtonMemory:
@@ -393,35 +378,38 @@ class WeChatInput(InputChannel):
         return "wechat"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
-        """Build the channel from its ``credentials.yml`` section.
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Build the channel from its ``credentials.yml`` block and the environment.
 
-        ``${VAR}`` references are expanded from the environment here. Rasa itself expands
-        *unquoted* ``${VAR}`` values when it reads the file and stops if the variable is
-        unset, so quote optional ones (``"${WECHAT_REDIS_URL}"``): an unset variable then
-        simply leaves the setting off.
+        Settings missing from the block come from :data:`connectors.wechat_config.ENV_VARS`
+        (``WECHAT_TOKEN``, ``WECHAT_APP_ID``, ``WECHAT_APP_SECRET``, ...); quoted ``"${VAR}"``
+        values are expanded here. Rasa itself expands *unquoted* ``${VAR}`` values and stops
+        when one is unset, so the shipped file quotes them.
 
         Args:
             credentials: ``app_id``, ``app_secret``, ``token``, optional ``encoding_aes_key``,
                 ``api_base_url``, ``redis_url``, ``redis_prefix`` and ``menu``.
 
         Returns:
-            The channel.
+            The channel, or :class:`connectors.wechat_config.WeChatOff` (webhook answers 503)
+            when none of the required settings is given.
+
+        Raises:
+            ValueError: Some required settings are missing, or one is malformed.
         """
-        if not credentials:
-            cls.raise_missing_credentials_exception()
-        menu = credentials.get("menu") or {}
-        if not isinstance(menu, Mapping) or not all(isinstance(v, str) and v.strip() for v in menu.values()):
-            raise ValueError("wechat: 'menu' must map each EventKey to a text")
+        settings = WeChatSettings.read(credentials)
+        if settings is None:
+            logger.warning(OFF_MESSAGE)
+            return WeChatOff()
         return cls(
-            _setting(credentials, "app_id", required=True) or "",
-            _setting(credentials, "app_secret", required=True) or "",
-            _setting(credentials, "token", required=True) or "",
-            _setting(credentials, "encoding_aes_key"),
-            api_base_url=_setting(credentials, "api_base_url") or DEFAULT_API_BASE_URL,
-            redis_url=_setting(credentials, "redis_url"),
-            redis_prefix=_setting(credentials, "redis_prefix") or "wechat",
-            menu={str(key): text.strip() for key, text in menu.items()},
+            settings.app_id,
+            settings.app_secret,
+            settings.token,
+            settings.encoding_aes_key,
+            api_base_url=settings.api_base_url,
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+            menu=settings.menu,
         )
 
     def get_output_channel(self) -> OutputChannel:

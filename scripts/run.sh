@@ -22,7 +22,7 @@ $RASA run actions --actions actions --port 5055 >var/actions.log 2>&1 &
 ACTIONS_PID=$!
 trap 'kill $ACTIONS_PID 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 60); do
-  if curl -fsS http://127.0.0.1:5055/health >/dev/null 2>&1; then break; fi
+  if .venv/bin/python -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:5055/health", timeout=2)' 2>/dev/null; then break; fi
   if ! kill -0 $ACTIONS_PID 2>/dev/null; then echo "error: action server failed, see var/actions.log" >&2; tail -n 20 var/actions.log >&2; exit 1; fi
   sleep 0.5
 done

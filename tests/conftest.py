@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
+from tests.pg_support import PG_HOST, PG_PORT, pg_admin
 from tests.redis_support import connect_redis
 
 
@@ -27,3 +32,54 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
     keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this module's own (``lcs_test_<hex>``), dropped afterwards."""
+    admin, user = pg_admin()
+    name = f"lcs_test_{secrets.token_hex(6)}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+# --- what was skipped, and why: listed at the end of the run and of `make test` -------------------
+
+SKIP_REPORT = Path(__file__).resolve().parents[1] / "results" / "pytest-skips.json"
+_skipped: Counter[str] = Counter()
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return reason.removeprefix("Skipped: ").strip() or "no reason given"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped[_skip_reason(report)] += 1
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped:
+        _skipped[f"{_skip_reason(report)} (whole module {report.nodeid})"] += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    SKIP_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    SKIP_REPORT.write_text(json.dumps(dict(_skipped), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for reason, count in sorted(_skipped.items()):
+        terminalreporter.write_line(f"skipped ({count}): {reason}", yellow=True)

@@ -71,7 +71,8 @@ class Servers:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def _env(self, extra: dict[str, str]) -> dict[str, str]:
-        env = dict(os.environ)
+        # channel settings come only from the test: a developer's own WECHAT_*/TELEGRAM_* stay out
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "TELEGRAM_"))}
         env.update(
             PYTHONPATH=str(ROOT),
             SQLALCHEMY_SILENCE_UBER_WARNING="1",

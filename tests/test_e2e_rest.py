@@ -138,6 +138,16 @@ def test_malformed_payloads_get_400(servers, raw, reason):
     assert reason in body["error"]
 
 
+def test_shipped_credentials_without_channel_variables_keep_wechat_and_telegram_off(servers):
+    # the shipped credentials.yml lists both channels; with none of their variables set the
+    # server still starts, and their webhooks say "not configured" instead of serving
+    for path in ("/webhooks/wechat/webhook?signature=x&timestamp=1&nonce=n&echostr=42", "/webhooks/telegram/webhook"):
+        status, _ = http("POST" if "telegram" in path else "GET", f"{servers.base}{path}", body={})
+        assert status == 503, path
+    assert http("GET", f"{servers.base}/webhooks/wechat/")[1] == {"status": "off"}
+    assert servers.say("e2e-still-serving", "你好")  # REST is unaffected
+
+
 def test_http_api_needs_the_token(servers):
     status, _ = http("GET", f"{servers.base}/conversations/e2e-zh/tracker")
     assert status in (401, 403)

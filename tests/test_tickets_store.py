@@ -7,18 +7,15 @@ and drop it afterwards. If the server is not running they FAIL (never skip).
 from __future__ import annotations
 
 import csv
-import getpass
 import hashlib
 import io
 import itertools
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import psycopg2
 import pytest
 import sqlalchemy as sa
 
@@ -37,8 +34,6 @@ from bot.tickets import (
 )
 from bot.tickets.store import CSV_COLUMNS, PROJECT_ROOT, SCHEMA_VERSION
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 ID_RE = re.compile(r"^TK-\d{8}-\d{4}$")
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 
@@ -73,40 +68,6 @@ class Clock:
         with self._lock:
             self.now += timedelta(milliseconds=1)
             return self.now
-
-
-def _pg_admin() -> tuple[psycopg2.extensions.connection, str]:
-    errors = []
-    for user in dict.fromkeys(("postgres", getpass.getuser())):
-        try:
-            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3)
-        except psycopg2.OperationalError as exc:
-            errors.append(f"{user}: {str(exc).strip()}")
-            continue
-        conn.autocommit = True
-        return conn, user
-    pytest.fail(
-        f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} ({'; '.join(errors)}).\nStart it with:  {PG_START}",
-        pytrace=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    admin, user = _pg_admin()
-    name = f"lcs_test_{secrets.token_hex(6)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
 
 
 def _reset_pg(url: str) -> None:
