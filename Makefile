@@ -71,4 +71,4 @@ bench: model
 	$(PY) bench/run_bench.py
 
 clean:
-	rm -rf models results var bench/results
+	rm -rf models results var
