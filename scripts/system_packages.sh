@@ -7,12 +7,14 @@
 # The list lives here and nowhere else: add a package here when a target starts needing one.
 set -euo pipefail
 
+# SYSTEM_PACKAGES (space-separated) replaces the list; the tests use it to name a missing package.
 case "${1:-test}" in
   # chromium: the browser tests (Playwright drives /usr/bin/chromium, never a downloaded browser);
   # fonts-noto-cjk: Chinese text in the screenshots those tests save.
   test) packages=(chromium fonts-noto-cjk) ;;
   *) echo "usage: $0 test" >&2; exit 2 ;;
 esac
+if [ -n "${SYSTEM_PACKAGES:-}" ]; then read -r -a packages <<<"$SYSTEM_PACKAGES"; fi
 
 missing=()
 for package in "${packages[@]}"; do

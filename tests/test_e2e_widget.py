@@ -162,7 +162,8 @@ def test_agent_reply_is_pushed_over_the_event_stream(servers: Servers, client: h
 
 def test_claim_in_a_real_browser_and_history_after_reload(servers: Servers, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
-        pytest.fail("headless Chromium is needed for the widget browser test: run `apt-get install chromium`")
+        pytest.fail("headless Chromium is needed for the widget browser test: run `make system`"
+                    " (it runs `apt-get install chromium fonts-noto-cjk`)")
     from playwright.sync_api import sync_playwright
 
     outer, inner = tmp_path / "outer.jpg", tmp_path / "inner.png"
