@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import time
 
 import pytest
 
@@ -95,6 +97,39 @@ async def test_outbox_and_senders() -> None:
 
 # --- across replicas: hub and outbox in the real Redis ------------------------------------
 
+
+async def publish_sentinel_and_collect(publisher: live.Hub, page: asyncio.Queue, timeout: float = 5.0) -> list[dict]:
+    """Publish a sentinel event and return every event the page got before it.
+
+    Redis delivers what one subscriber receives in the order the server accepted the
+    publishes, and the relay hands events to the page in that order: anything published
+    before the sentinel (and meant to reach the page at all) is on the page before it.
+    """
+    sentinel = {"type": "sentinel", "id": secrets.token_hex(4)}
+    publisher.publish(sentinel)
+    before: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            event = await asyncio.wait_for(page.get(), timeout=max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            pytest.fail(f"the sentinel event did not reach the page within {timeout} s; got before it: {before}")
+        if event == sentinel:
+            return before
+        before.append(event)
+
+
+async def stop_relay(hub: live.Hub, timeout: float = 5.0) -> bool:
+    """Wait until the hub's Redis relay, whose last page is gone, has finished (cancel it if it has not)."""
+    relay = hub._relay
+    if relay is None:
+        return True
+    done, _ = await asyncio.wait({relay}, timeout=timeout)
+    if not done:
+        relay.cancel()
+    return bool(done)
+
+
 async def test_hub_events_reach_pages_on_another_replica_through_redis(redis_prefix) -> None:
     replica_a, replica_b = live.Hub(REDIS_URL, redis_prefix), live.Hub(REDIS_URL, redis_prefix)
     page_on_b = replica_b.subscribe()
@@ -110,13 +145,12 @@ async def test_hub_events_reach_pages_on_another_replica_through_redis(redis_pre
         assert received == {"type": "message", "conversation_id": "c7", "text": "你好"}
         other = live.Hub(REDIS_URL, "lcs-test-other-" + redis_prefix[-12:])
         other.publish({"type": "queue"})  # another installation's prefix never leaks in
-        with pytest.raises(asyncio.TimeoutError):
-            while True:
-                event = await asyncio.wait_for(page_on_b.get(), timeout=0.5)
-                assert event.get("conversation_id") == "c7"  # only leftovers of the retries above
+        before = await publish_sentinel_and_collect(replica_a, page_on_b)
+        assert all(event == received for event in before), before  # only leftovers of the retries above
     finally:
         replica_b.unsubscribe(page_on_b)
-        await asyncio.sleep(1.2)  # let the relay notice it has no page left and close
+        relay_stopped = await stop_relay(replica_b)  # it notices within a second that no page is left
+    assert relay_stopped, "replica B's Redis relay kept running after its last page went away"
 
 
 def test_outbox_is_shared_between_replicas_through_redis(redis_prefix) -> None:

@@ -28,6 +28,7 @@ from tests.test_wechat_channel import TOKEN as WX_TOKEN
 pytestmark = pytest.mark.e2e
 
 DELIVERED = "SF1873662042955"
+SENTINEL_WAYBILL = "SF1229568959649"  # another parcel (out for delivery): its answer names it
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +39,12 @@ def stack(tmp_path_factory) -> Iterator[tuple[Servers, FakeWeChat, FakeTelegram]
     telegram = FakeTelegram([TG_TOKEN])
     telegram.__enter__()
     running = Servers(tmp_path_factory.mktemp("e2e-channels"))
-    credentials = running.workdir / "credentials.yml"
-    credentials.write_text(
-        "connectors.rest.CustomerRestInput:\n"
-        "connectors.console.AgentConsoleInput:\n"
-        "connectors.telegram.TelegramInput:\n"
-        "connectors.wechat.WeChatInput:\n"
-        f"  app_id: {APP_ID}\n  app_secret: {APP_SECRET}\n  token: {WX_TOKEN}\n  api_base_url: {wechat.url}\n",
-        encoding="utf-8",
-    )
     try:
         running.start_actions()
-        running.start_rasa(credentials=credentials, TELEGRAM_TOKEN=TG_TOKEN, TELEGRAM_SECRET_TOKEN=TG_SECRET,
-                           TELEGRAM_BASE_URL=telegram.url)  # fmt: skip
+        # the shipped credentials.yml, nothing edited: both channels are switched on by the environment
+        running.start_rasa(TELEGRAM_TOKEN=TG_TOKEN, TELEGRAM_SECRET_TOKEN=TG_SECRET, TELEGRAM_BASE_URL=telegram.url,
+                           WECHAT_TOKEN=WX_TOKEN, WECHAT_APP_ID=APP_ID, WECHAT_APP_SECRET=APP_SECRET,
+                           WECHAT_API_BASE_URL=wechat.url)  # fmt: skip
         yield running, wechat, telegram
     finally:
         running.stop()
@@ -71,19 +65,49 @@ def telegram_texts(fake: FakeTelegram, chat: int) -> list[str]:
     return [c.params.get("text", "") for c in fake.calls_to("sendMessage") if c.params.get("chat_id") == str(chat)]
 
 
+def post_wechat(servers: Servers, body: str, query: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{servers.base}/webhooks/wechat/webhook", params=query, content=body.encode(),
+                      headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
+
+
+def send_wechat_sentinel_and_wait(servers: Servers, wechat: FakeWeChat) -> str:
+    """Ask about another parcel from the same customer (signed) and wait for the answer; return it.
+
+    The channel handles one customer's messages one at a time in arrival order and queues a
+    message's work before it answers ``success``: once this answer has gone out, every turn that
+    earlier callbacks of this customer started has sent its reply.
+    """
+    done = post_wechat(servers, text_xml(f"帮我查下 {SENTINEL_WAYBILL}"), signed())
+    assert done.status_code == 200 and done.text == "success"
+    wait_until(lambda: any(SENTINEL_WAYBILL in t for t in wechat.texts(OPENID)),
+               f"the answer to the sentinel question about {SENTINEL_WAYBILL}: earlier callbacks are not handled yet")
+    (answer,) = [t for t in wechat.texts(OPENID) if SENTINEL_WAYBILL in t]
+    return answer
+
+
+def test_wechat_url_verification_is_answered_with_the_shipped_credentials(stack) -> None:
+    servers, _, _ = stack
+    url = f"{servers.base}/webhooks/wechat/webhook"
+    good = httpx.get(url, params={**signed(), "echostr": "7182818284590452353"}, timeout=30)
+    assert (good.status_code, good.text) == (200, "7182818284590452353")
+    forged = httpx.get(url, params={**signed(), "signature": "0" * 40, "echostr": "1"}, timeout=30)
+    assert forged.status_code == 403
+
+
 def test_wechat_customer_gets_the_tracking_answer_through_the_customer_service_api(stack) -> None:
     servers, wechat, _ = stack
     body = text_xml(f"帮我查下 {DELIVERED}")
     for _ in range(2):  # WeChat retries after 5 s: the second delivery must not make a second turn
-        done = httpx.post(f"{servers.base}/webhooks/wechat/webhook", params=signed(), content=body.encode(),
-                          headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
+        done = post_wechat(servers, body, signed())
         assert done.status_code == 200 and done.text == "success"
     wait_until(lambda: any(DELIVERED in t and "签收" in t for t in wechat.texts(OPENID)), "the WeChat reply")
-    time.sleep(1.0)
-    assert len([t for t in wechat.texts(OPENID) if DELIVERED in t]) == 1
-    forged = httpx.post(f"{servers.base}/webhooks/wechat/webhook", params={**signed(), "signature": "0" * 40},
-                        content=body.encode(), timeout=30)  # fmt: skip
+    # a forged callback with a new message id: were it let in, it would be another turn about the same parcel
+    forged = post_wechat(servers, text_xml(f"帮我查下 {DELIVERED}"), {**signed(), "signature": "0" * 40})
     assert forged.status_code == 403
+    sentinel = send_wechat_sentinel_and_wait(servers, wechat)
+    replies = wechat.texts(OPENID)
+    assert len([t for t in replies if DELIVERED in t]) == 1, replies
+    assert replies[-1] == sentinel and DELIVERED not in sentinel, replies
 
 
 def test_telegram_customer_gets_the_answer_and_an_agent_reply_through_the_same_sender(stack) -> None:

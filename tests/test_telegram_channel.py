@@ -228,6 +228,34 @@ def sent_texts(fake: FakeTelegram, chat: int) -> list[str]:
     return [c.params["text"] for c in fake.calls_to("sendMessage") if c.params["chat_id"] == str(chat)]
 
 
+def send_sentinel_and_wait(server: ChannelServer, chat: int, update: dict[str, Any] | None = None,
+                           text: str | None = None, timeout: float = 5.0) -> str:
+    """Prove that whatever was sent before has been handled, so its absence can be asserted.
+
+    Posts one genuine update for ``chat`` (by default a text message; or ``update``, which Rasa
+    sees as ``text``) with the right secret, waits until it reaches Rasa, then until the channel
+    has no background task left. The channel starts an update's task before it answers 200 and
+    handles one chat's messages one at a time in arrival order (each task takes the chat's FIFO
+    lock first thing), so an earlier message of this chat was handled before the sentinel reached
+    Rasa; and since every task stays in ``TelegramInput._tasks`` until it is done, an empty set
+    means that nothing anything posted before may still do is pending (button taps answer before
+    they take the lock, other chats have their own lock: the second wait covers those). By then
+    the sentinel's own answer has been sent too.
+
+    Returns:
+        The sentinel's text as Rasa saw it.
+    """
+    if update is None:
+        text = f"sentinel {secrets.token_hex(4)}"
+        update = message_update(chat, text=text)
+    assert text is not None, "say what Rasa should see for this sentinel update"
+    assert server.post(update).status_code == 200, "the sentinel was refused"
+    wait_until(lambda: any(m.sender_id == str(chat) and m.text == text for m in list(server.recorder.messages)),
+               timeout, f"the sentinel {text!r} to reach Rasa (what was posted before it is not handled yet)")
+    wait_until(lambda: not server.channel._tasks, timeout, "the channel to finish its background tasks")
+    return text
+
+
 # --------------------------------------------------------------------------- the webhook's gate
 
 
@@ -236,9 +264,9 @@ def test_missing_or_wrong_secret_is_403_and_nothing_happens(server: ChannelServe
                                                             chat: int, secret: str | None) -> None:
     reply = server.post(message_update(chat, text="你好"), secret=secret)
     assert reply.status_code == 403
-    time.sleep(0.2)
-    assert server.recorder.messages == []
-    assert fake.calls_to("sendMessage") == []
+    sentinel = send_sentinel_and_wait(server, chat)
+    assert server.recorder.texts() == [sentinel]
+    assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [str(chat)]  # the sentinel's answer
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}'])
@@ -264,11 +292,10 @@ def test_the_same_update_twice_reaches_rasa_once(server: ChannelServer, fake: Fa
     update = message_update(chat, text="SF1648547086646 到哪了")
     assert server.post(update).status_code == 200
     assert server.post(update).status_code == 200
-    server.recorder.wait(1)
-    wait_until(lambda: len(sent_texts(fake, chat)) == 1, what="the answer")
-    time.sleep(0.3)
-    assert server.recorder.texts() == ["SF1648547086646 到哪了"]
-    assert sent_texts(fake, chat) == ["收到 / got it"]
+    sentinel = send_sentinel_and_wait(server, chat)
+    assert server.recorder.texts() == ["SF1648547086646 到哪了", sentinel]
+    assert sent_texts(fake, chat) == ["收到 / got it"] * 2  # the update's answer and the sentinel's
+    assert len(fake.calls_to("sendMessage")) == 2
 
 
 # --------------------------------------------------------------------------- text
@@ -299,9 +326,9 @@ def test_text_is_cleaned_and_only_start_and_help_are_commands(server: ChannelSer
 
 def test_group_chats_are_not_served(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
     assert server.post(message_update(-chat, chat_type="group", text="我的快递")).status_code == 200
-    time.sleep(0.3)
-    assert server.recorder.messages == []
-    assert fake.calls_to("sendMessage") == []
+    sentinel = send_sentinel_and_wait(server, chat)  # a private chat: the group's messages go nowhere
+    assert server.recorder.texts() == [sentinel]
+    assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [str(chat)]  # the sentinel's answer
 
 
 def test_stickers_and_other_files_get_a_polite_reply(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
@@ -432,9 +459,10 @@ def test_forged_or_foreign_callback_data_is_refused(server: ChannelServer, fake:
     for target, data in forged:
         server.post(callback_update(target, data))
     wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) == len(forged), what="the callback answers")
-    time.sleep(0.2)
-    assert server.recorder.texts() == ["确认"]
-    assert all(a.params.get("text") == BUTTON_EXPIRED for a in fake.calls_to("answerCallbackQuery"))
+    send_sentinel_and_wait(server, chat, callback_update(chat, genuine), "/affirm")  # the genuine tap still works
+    assert [(m.sender_id, m.text) for m in server.recorder.messages] == [(str(chat), "确认"), (str(chat), "/affirm")]
+    answers = [a.params.get("text") for a in fake.calls_to("answerCallbackQuery")]
+    assert answers == [BUTTON_EXPIRED] * len(forged) + [None]
 
 
 # --------------------------------------------------------------------------- outbound
@@ -447,8 +475,9 @@ def test_retry_after_is_honoured_once(server: ChannelServer, fake: FakeTelegram,
     first, second = fake.calls_to("sendMessage")
     assert first.params == second.params
     assert second.at - first.at >= 0.95
-    time.sleep(0.2)
-    assert len(fake.calls_to("sendMessage")) == 2
+    sentinel = send_sentinel_and_wait(server, chat)
+    assert server.recorder.texts() == ["在吗", sentinel]
+    assert len(fake.calls_to("sendMessage")) == 3  # no third attempt: the third call is the sentinel's answer
 
 
 def test_agent_console_messages_go_out_through_the_registered_sender(fake: FakeTelegram, chat: int) -> None:
@@ -516,8 +545,8 @@ def test_replicas_share_dedup_and_button_payloads_in_redis(fake: FakeTelegram, c
         assert one.post(update).status_code == 200
         one.recorder.wait(1)
         assert two.post(update).status_code == 200
-        time.sleep(0.3)
-        assert len(one.recorder.messages) + len(two.recorder.messages) == 1
+        sentinel = send_sentinel_and_wait(two, chat)  # the replica the duplicate reached
+        assert one.recorder.texts() == ["我要退款"] and two.recorder.texts() == [sentinel]
 
         async def offer(message: UserMessage) -> None:
             await message.output_channel.send_text_with_buttons(
@@ -530,8 +559,8 @@ def test_replicas_share_dedup_and_button_payloads_in_redis(fake: FakeTelegram, c
         data = sent.json("reply_markup")["inline_keyboard"][0][0]["callback_data"]
         assert data.startswith("k")  # too long to travel inline: kept in Redis
         two.post(callback_update(chat, data))
-        (tapped,) = two.recorder.wait(1)
-        assert tapped.text == LONG_PAYLOAD
+        tapped = two.recorder.wait(2)[-1]
+        assert tapped.text == LONG_PAYLOAD and two.recorder.texts() == [sentinel, LONG_PAYLOAD]
 
     keys = {k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*")}
     assert f"{redis_prefix}:telegram:123456789:update:{update['update_id']}" in keys

@@ -220,9 +220,41 @@ def channel(serve: Callable[..., ChannelServer]) -> ChannelServer:
     return serve()
 
 
-def settle() -> None:
-    """Give stray duplicates time to show up before asserting that there are none."""
-    time.sleep(0.3)
+def send_sentinel_and_wait(
+    channel: ChannelServer, fake: FakeWeChat, openid: str = OPENID, timeout: float = 5.0
+) -> str:
+    """Prove that whatever was sent before has been handled, so its absence can be asserted.
+
+    Sends one genuine message (signed, and encrypted in safe mode) from ``openid`` and waits
+    until its answer reaches the fake API. The channel queues a message's work before it
+    answers ``success`` and handles one customer's messages one at a time in arrival order
+    (``WeChatInput._spawn`` chains them), so by then everything earlier requests started for
+    this customer is done. Then it waits until the channel has no background task left at
+    all, which also covers work that would have been filed under another sender.
+
+    Returns:
+        The sentinel's text, as Rasa sees it (its answer is ``"收到：" + text``).
+    """
+    text = f"sentinel {secrets.token_hex(4)}"
+    if channel.channel._crypto is not None:
+        query, body = encrypted(text_xml(text, openid=openid))
+        reply = channel.post(body, query)
+    else:
+        reply = channel.post(text_xml(text, openid=openid))
+    assert (reply.status_code, reply.text) == (200, "success"), f"the sentinel was refused ({reply.status_code})"
+    deadline = time.monotonic() + timeout
+    while f"收到：{text}" not in fake.texts(openid):
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the sentinel from {openid[-4:]} was not answered within {timeout} s: what was sent before it"
+                f" has not been handled (yet); sent so far: {fake.texts()}"
+            )
+        time.sleep(0.02)
+    while channel.channel._tasks:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the channel still has {len(channel.channel._tasks)} task(s) after {timeout} s")
+        time.sleep(0.02)
+    return text
 
 
 # --- URL verification ---------------------------------------------------------------------------
@@ -312,8 +344,10 @@ def test_safe_mode_refuses_forged_or_plain_messages(serve: Callable[..., Channel
         {**q2, "encrypt_type": "aes", "msg_signature": out["MsgSignature"]},
     )
     assert [r.status_code for r in (forged, tampered, plain, no_msg_signature, wrong_app)] == [403] * 5
-    settle()
-    assert channel.received == [] and fake.sent == [] and fake.token_calls == 0
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert [m.text for m in channel.received] == [sentinel]
+    assert fake.texts() == [f"收到：{sentinel}"] and fake.send_attempts == [(OPENID, 0)]
+    assert fake.token_calls == 1 and fake.media_calls == 0  # the sentinel's token: none for the refused ones
 
 
 @pytest.mark.parametrize(
@@ -332,8 +366,10 @@ def test_forged_stale_or_incomplete_post_is_refused(
 ) -> None:
     reply = channel.post(text_xml("give me everything"), make_query())
     assert reply.status_code == 403
-    settle()
-    assert channel.received == [] and fake.sent == [] and fake.token_calls == 0
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert [m.text for m in channel.received] == [sentinel]
+    assert fake.texts() == [f"收到：{sentinel}"] and fake.send_attempts == [(OPENID, 0)]
+    assert fake.token_calls == 1  # the sentinel's token: none for the refused callback
 
 
 @pytest.mark.parametrize(
@@ -355,8 +391,9 @@ def test_forged_stale_or_incomplete_post_is_refused(
 def test_bad_bodies_are_refused(channel: ChannelServer, fake: FakeWeChat, body: str | bytes, status: int) -> None:
     reply = channel.post(body)
     assert reply.status_code == status
-    settle()
-    assert channel.received == [] and fake.sent == []
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert [m.text for m in channel.received] == [sentinel]
+    assert fake.texts() == [f"收到：{sentinel}"] and fake.send_attempts == [(OPENID, 0)]
 
 
 # --- de-duplication -----------------------------------------------------------------------------
@@ -366,10 +403,9 @@ def test_four_deliveries_make_one_turn(channel: ChannelServer, fake: FakeWeChat)
     body = text_xml("重复的消息", msg_id=6_400_000_000_000_000_001)
     replies = [channel.post(body) for _ in range(4)]
     assert [(r.status_code, r.text) for r in replies] == [(200, "success")] * 4
-    fake.wait_for(lambda: len(fake.sent) == 1)
-    settle()
-    assert [m.text for m in channel.received] == ["重复的消息"]
-    assert len(fake.sent) == 1
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert [m.text for m in channel.received] == ["重复的消息", sentinel]
+    assert fake.texts() == ["收到：重复的消息", f"收到：{sentinel}"]
 
 
 def test_deliveries_deduplicated_across_replicas_in_redis(
@@ -380,10 +416,12 @@ def test_deliveries_deduplicated_across_replicas_in_redis(
     body = text_xml("两个副本", msg_id=6_400_000_000_000_000_002)
     for server in (first, second, first, second):
         assert server.post(body).text == "success"
-    fake.wait_for(lambda: len(fake.sent) == 1)
-    settle()
-    assert len(first.received) + len(second.received) == 1
-    assert fake.texts() == ["收到：两个副本"]
+    # a duplicate let through would be handled by the replica it reached: one sentinel on each
+    sentinels = [send_sentinel_and_wait(server, fake) for server in (first, second)]
+    assert sorted(m.text for m in first.received + second.received) == sorted(["两个副本", *sentinels])
+    assert [m.text for m in second.received] == [sentinels[1]]  # the first delivery went to the first replica
+    assert fake.texts() == ["收到：两个副本", *(f"收到：{s}" for s in sentinels)]
+    assert fake.token_calls == 1  # the other replica reused the token in Redis
     client = connect_redis()
     try:
         assert client.exists(f"{redis_prefix}:seen:{APP_ID}:msg:6400000000000000002")
@@ -391,9 +429,8 @@ def test_deliveries_deduplicated_across_replicas_in_redis(
         assert 7200 - 300 - 5 <= ttl <= 7200 - 300
     finally:
         client.close()
-    # the other replica reuses the token in Redis
     second.post(text_xml("第二条"))
-    fake.wait_for(lambda: len(fake.sent) == 2)
+    fake.wait_for(lambda: len(fake.sent) == 4)
     assert fake.token_calls == 1
 
 
@@ -402,9 +439,11 @@ def test_events_deduplicated_by_sender_and_time(channel: ChannelServer, fake: Fa
     for _ in range(3):
         channel.post(body)
     channel.post(xml(OTHER, created=1_764_000_000, MsgType="event", Event="subscribe", EventKey=""))
-    fake.wait_for(lambda: len(fake.sent) == 2)
-    settle()
-    assert sorted((m.sender_id, m.text) for m in channel.received) == [(OPENID, "/greet"), (OTHER, "/greet")]
+    sentinels = {openid: send_sentinel_and_wait(channel, fake, openid) for openid in (OPENID, OTHER)}
+    for openid in (OPENID, OTHER):
+        assert [m.text for m in channel.received if m.sender_id == openid] == ["/greet", sentinels[openid]]
+        assert fake.texts(openid) == ["收到：/greet", f"收到：{sentinels[openid]}"]
+    assert len(channel.received) == 4
 
 
 def test_messages_of_one_customer_are_handled_in_order(channel: ChannelServer, fake: FakeWeChat) -> None:
@@ -468,10 +507,9 @@ def test_events_and_other_types(serve: Callable[..., ChannelServer], fake: FakeW
     channel.post(xml(created=now + 3, MsgType="event", Event="unsubscribe", EventKey=""))
     channel.post(xml(created=now + 4, MsgType="event", Event="VIEW", EventKey="https://example.com"))
     channel.post(xml(MsgType="location", Location_X="23.1", Location_Y="113.3", Scale=20, Label="广州", MsgId=7201))
-    fake.wait_for(lambda: len(fake.sent) == 4)
-    settle()
-    assert [m.text for m in channel.received] == ["/greet", "转人工"]
-    assert fake.texts() == ["收到：/greet", "收到：转人工", MENU_REPLY, UNSUPPORTED_REPLY]
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert [m.text for m in channel.received] == ["/greet", "转人工", sentinel]
+    assert fake.texts() == ["收到：/greet", "收到：转人工", MENU_REPLY, UNSUPPORTED_REPLY, f"收到：{sentinel}"]
 
 
 # --- replies: buttons, token, errors ------------------------------------------------------------
@@ -527,9 +565,9 @@ def test_token_refused_twice_gives_up(
     caplog.set_level(logging.INFO)
     fake.fail_next_sends(40001, 40001)
     channel.post(text_xml("一直失败"))
-    fake.wait_for(lambda: len(fake.send_attempts) == 2)
-    settle()
-    assert fake.token_calls == 2 and fake.sent == []
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert fake.send_attempts == [(OPENID, 40001), (OPENID, 40001), (OPENID, 0)]  # no third try for the first
+    assert fake.token_calls == 2 and fake.texts() == [f"收到：{sentinel}"]  # the sentinel used the second token
     assert "errcode 40001" in caplog.text
 
 
@@ -593,13 +631,13 @@ def test_secrets_and_text_never_logged(
     channel.post(text_xml("forged"), signed(token="nope"))
     fake.wait_for(lambda: len(fake.sent) == 1)
     channel.post(*reversed(encrypted(xml(MsgType="image", MediaId="MEDIA_UNKNOWN", MsgId=7301))))
-    fake.wait_for(lambda: len(fake.sent) == 2)
-    settle()
+    sentinel = send_sentinel_and_wait(channel, fake)  # everything above has been handled (and logged)
+    assert len(fake.sent) == 3
     # the test's own httpx client plays WeChat (its URL carries the openid): only the channel's records count
     ours = [r for r in caplog.records if "/webhooks/wechat/" not in r.getMessage()]
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in ours)
     assert "fetched a new access token" in logged and "access_token=***" in logged  # logging did happen
-    for secret in [APP_SECRET, TOKEN, AES_KEY, OPENID, "13912342846", "北京朝阳", *fake.issued]:
+    for secret in [APP_SECRET, TOKEN, AES_KEY, OPENID, "13912342846", "北京朝阳", sentinel, *fake.issued]:
         assert secret not in logged, f"{secret[:6]}… leaked into the logs"
 
 
