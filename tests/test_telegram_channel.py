@@ -270,22 +270,32 @@ def test_missing_or_wrong_secret_is_403_and_nothing_happens(server: ChannelServe
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}'])
-def test_malformed_body_is_400(server: ChannelServer, raw: bytes) -> None:
+def test_malformed_body_is_400(server: ChannelServer, fake: FakeTelegram, chat: int, raw: bytes) -> None:
     assert server.post(raw=raw).status_code == 400
-    assert server.recorder.messages == []
+    sentinel = send_sentinel_and_wait(server, chat)
+    assert server.recorder.texts() == [sentinel]
+    assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [str(chat)]  # the sentinel's answer
 
 
-def test_oversized_body_is_413_by_length_and_when_streamed(server: ChannelServer) -> None:
-    big = b'{"update_id": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
-    assert server.post(raw=big).status_code == 413
+def test_oversized_body_is_413_by_length_and_when_streamed(server: ChannelServer, fake: FakeTelegram,
+                                                           chat: int) -> None:
+    def big() -> bytes:  # a genuine update of this chat, padded: were it let in, Rasa would see its text
+        update = message_update(chat, text="我的快递到哪了", pad="x" * MAX_BODY_BYTES)
+        body = json.dumps(update).encode()
+        assert len(body) > MAX_BODY_BYTES
+        return body
 
-    def chunks() -> Iterator[bytes]:  # chunked transfer: no Content-Length to go by
-        for i in range(0, len(big), 65536):
-            yield big[i : i + 65536]
+    assert server.post(raw=big()).status_code == 413
 
-    assert server.post(raw=chunks()).status_code == 413
-    assert server.post(raw=big, secret="wrong-secret-0123456789").status_code == 403  # the secret comes first
-    assert server.recorder.messages == []
+    def chunks(body: bytes) -> Iterator[bytes]:  # chunked transfer: no Content-Length to go by
+        for i in range(0, len(body), 65536):
+            yield body[i : i + 65536]
+
+    assert server.post(raw=chunks(big())).status_code == 413
+    assert server.post(raw=big(), secret="wrong-secret-0123456789").status_code == 403  # the secret comes first
+    sentinel = send_sentinel_and_wait(server, chat)
+    assert server.recorder.texts() == [sentinel]
+    assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [str(chat)]  # the sentinel's answer
 
 
 def test_the_same_update_twice_reaches_rasa_once(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
