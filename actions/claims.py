@@ -6,10 +6,15 @@ goods' value, whether the packaging is kept, then the summary to confirm and, wh
 the policy makes an offer, whether the customer accepts it. Every slot is filled by
 an ``extract_*`` method here, so answers count whatever intent NLU gives them.
 
-A reply that answers nothing gets a hint and the question again; "算了 / stop"
-pauses the claim (answers are kept and "继续理赔" resumes it); a question about
-something else (FAQ, tickets, a human, another parcel) rejects the form so the
-dialogue rules can answer it.
+Answers are read by :mod:`bot.answers` (through ``bot.claims.parse_*``) in the
+customer's own words, whatever intent NLU gave them. A reply that answers nothing
+counts as a failed answer (``claim_attempts``) and the question is asked again by
+this form's ``action_ask_*`` actions, saying what was understood so far and what
+is missing; after the third failed answer the claim pauses and a person is offered,
+so no question is asked more than three times. "算了 / stop" pauses the claim
+(answers are kept and "继续理赔" resumes it); a request about something else (FAQ,
+tickets, a human, another parcel) rejects the form so the dialogue rules can answer
+it, when NLU is sure of it or the reply asks it outright.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.language import language_of
 from actions.tracking import MAX_ATTEMPTS, lookup, remember
-from bot import claims, messages
+from bot import answers, claims, messages
 from bot.attachments import PhotoRef, references
 from bot.evidence import store_from_env
 from bot.policy import Offer, ticket_deadlines
@@ -62,7 +67,8 @@ REQUIRED = ("claim_waybill", "claim_part", "claim_description", *PHOTO_SLOTS, "c
             "claim_value", "claim_packaging_kept", "claim_confirmed")
 INTERRUPTS = frozenset({"faq", "check_ticket", "request_human", "goodbye", "track_waybill",
                         "complain_delay", "report_missing"})
-"""Intents that leave a question unanswered to the dialogue rules (when the reply answers nothing)."""
+"""Intents that leave a question unanswered to the dialogue rules, when the reply answers nothing
+and NLU is sure (or the reply asks something outright, or names a parcel)."""
 STRONG_INTERRUPTS = frozenset({"faq", "check_ticket", "request_human", "goodbye"})
 """For free-text answers (the description), only these interrupt, and only when NLU is sure."""
 INTERRUPT_CONFIDENCE = 0.8
@@ -70,28 +76,19 @@ PHOTO_KINDS = {"claim_photos_outer": "outer_packaging", "claim_photos_contents":
 
 PAUSED = "claim_paused"
 """Set when the customer stops mid-claim: the form ends, the answers stay for a later resume."""
-
-_HINTS = {
-    "claim_waybill": ("请发送需要理赔的运单号（面单上的快递单号）。",
-                      "Please send the tracking number of the damaged parcel."),
-    "claim_part": ("请选择破损部位：1 外包装，2 内件物品，3 都有破损。",
-                   "Please choose what is damaged: 1 packaging, 2 contents, 3 both."),
-    "claim_extent": ("请告诉我损坏大约占物品价值的比例（例如 30%、一半），或维修费用（例如 维修 300 元）；"
-                     "不清楚可以回复“不知道”。",
-                     "Please tell me roughly what share is damaged (e.g. 30%, half) or the repair cost "
-                     "(e.g. repair 300 yuan); say \"don't know\" if you can't tell."),
-    "claim_value": ("请告诉我物品价值，例如 2000 元、两千块、¥2000。",
-                    "Please tell me what the goods are worth, e.g. 2000 yuan or ¥2000."),
-    "claim_packaging_kept": ("请回复“是”或“否”：外包装还保留着吗？",
-                             "Please answer yes or no: do you still have the packaging?"),
-    "claim_confirmed": ("请回复“是”确认，或“否”修改信息。", "Please answer yes to confirm, or no to change something."),
-    "claim_offer_accepted": ("请回复“是”接受方案，或“否”转理赔专员复核。",
-                             "Please answer yes to accept, or no to have a claims specialist review it."),
-    "claim_description": ("请简单描述一下破损情况。", "Please describe the damage in a few words."),
-    "photos": ("理赔需要照片：请直接发送图片。如果暂时无法拍照，可以回复“算了”稍后继续，或回复“转人工”。",
-               "The claim needs photos: please send an image. If you can't take one now, say \"stop\" and "
-               "continue later, or \"human agent\"."),
+ATTEMPTS = "claim_attempts"
+"""Failed answers to the question being asked (reset by an answer); at ``MAX_ATTEMPTS`` the claim pauses."""
+SIDE_SLOTS = (PAUSED, ATTEMPTS)
+"""Slots the extractors set besides the form's own (the SDK returns only validated form slots)."""
+TOPICS = {
+    "claim_packaging_kept": answers.KEPT,
+    "claim_confirmed": answers.CONFIRM,
+    "claim_offer_accepted": answers.ACCEPT,
 }
+"""What each yes/no question is about, so "还留着" / "没问题" / "太少了" are read in context."""
+
+_WAYBILL_HINT = ("请发送需要理赔的运单号（面单上的快递单号）。",
+                 "Please send the tracking number of the damaged parcel.")
 _PAUSED = ("好的，理赔登记先暂停，您已提供的信息我都记下了。随时回复“继续理赔”接着办理。",
            "OK, I've paused the claim and kept everything you told me. Say \"continue my claim\" any time to go on.")
 _ACCEPTED_WAYBILL = ("好的，为 {waybill} 登记破损理赔。", "OK, let's file a damage claim for {waybill}.")
@@ -130,6 +127,18 @@ def _pause(dispatcher: CollectingDispatcher, lang: str, pair: tuple[str, str] = 
     """End the form now, keeping the answers; the submit action then files nothing."""
     dispatcher.utter_message(text=messages.in_language(pair, lang))
     return {PAUSED: True}
+
+
+def _interrupts(intent: str | None, confidence: float, text: str) -> bool:
+    """Whether an unreadable reply is another request for the dialogue rules, not a failed answer."""
+    if intent not in INTERRUPTS:
+        return False
+    return confidence >= INTERRUPT_CONFIDENCE or claims.is_question(text) or bool(find_waybills(text))
+
+
+def _answered(tracker: Tracker) -> Dict[str, Any]:
+    """Reset the failed-answer count once a question is answered."""
+    return {ATTEMPTS: 0} if tracker.get_slot(ATTEMPTS) else {}
 
 
 def draft_of(tracker: Tracker) -> claims.ClaimDraft | None:
@@ -187,14 +196,19 @@ class ValidateDamageClaimForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        """Validates as usual; a pause decided by an extractor is returned as a slot event too.
+        """Validates as usual; the pause and the failed-answer count set by an extractor are returned too.
 
-        The SDK returns only validated slots, and Rasa rejects a form turn that sets
-        none: the ``claim_paused`` event makes "stop" a valid answer that ends the form.
+        The SDK returns only validated form slots, and Rasa rejects a form turn that
+        sets none: the ``claim_paused`` event makes "stop" a valid answer that ends
+        the form, and ``claim_attempts`` tells the ask actions a question is asked again.
         """
+        before = {name: tracker.get_slot(name) for name in SIDE_SLOTS}
         events = await super().run(dispatcher, tracker, domain)
-        if tracker.get_slot(PAUSED) and not any(e.get("name") == PAUSED for e in events):
-            events.append(SlotSet(PAUSED, True))
+        returned = {e.get("name") for e in events if e.get("event") == "slot"}
+        for name in SIDE_SLOTS:
+            value = tracker.get_slot(name)
+            if value != before[name] and name not in returned:
+                events.append(SlotSet(name, value))
         return events
 
     # ------------------------------------------------------------------ helpers
@@ -207,9 +221,13 @@ class ValidateDamageClaimForm(FormValidationAction):
     ) -> Dict[str, Any]:
         """The reply as the value of ``slot`` when it is the question being asked.
 
+        The reply is read first, whatever its intent ("还在" classified as
+        ``track_waybill`` still answers "kept?").
+
         Returns:
-            ``{slot: value}``; ``{slot: None}`` with a hint when the reply answers
-            nothing; ``{"claim_paused": True}`` to pause on "stop"; ``{}`` to let
+            ``{slot: value}``; ``{slot: None}`` with one more failed answer when the
+            reply answers nothing (the ask action then asks again); ``{"claim_paused":
+            True}`` to pause on "stop" or after the third failed answer; ``{}`` to let
             the dialogue rules handle another request (or a photo-only message).
         """
         if tracker.active_loop_name != FORM or tracker.get_slot("requested_slot") != slot:
@@ -219,20 +237,34 @@ class ValidateDamageClaimForm(FormValidationAction):
         intent, confidence = _intent(tracker)
         if intent == "send_photo":
             return {}
-        if claims.is_stop(text):
-            return _pause(dispatcher, lang)
         strong = intent in STRONG_INTERRUPTS and confidence >= INTERRUPT_CONFIDENCE
         if slot == "claim_description" and strong:
             return {}
         value = parse(text)
         if value is not None:
-            return {slot: value}
+            return {slot: value, **_answered(tracker)}
+        if claims.is_stop(text):
+            return _pause(dispatcher, lang)
         if intent == "deny" and confidence >= INTERRUPT_CONFIDENCE and not claims.is_unsure(text):
             return _pause(dispatcher, lang)
-        if intent in INTERRUPTS:
+        if _interrupts(intent, confidence, text):
             return {}
-        dispatcher.utter_message(text=messages.in_language(_HINTS[slot], lang))
-        return {slot: None}
+        return self._failed(dispatcher, tracker, slot, lang)
+
+    @staticmethod
+    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, lang: str) -> Dict[str, Any]:
+        """One more reply that answered nothing: ask again, or pause after the third and offer a person."""
+        attempts = int(tracker.get_slot(ATTEMPTS) or 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            dispatcher.utter_message(text=claims.gave_up_text(draft_of(tracker), lang))
+            return {PAUSED: True}  # resuming starts the count afresh
+        if slot == "claim_waybill":
+            dispatcher.utter_message(text=messages.in_language(_WAYBILL_HINT, lang))
+        return {slot: None, ATTEMPTS: attempts}
+
+    @staticmethod
+    def _yes_no(slot: str) -> Callable[[str], bool | None]:
+        return lambda text: claims.parse_yes_no(text, TOPICS[slot])
 
     # --------------------------------------------------------------- extractors
     async def extract_claim_waybill(
@@ -280,21 +312,21 @@ class ValidateDamageClaimForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         """Yes or no."""
-        return self._answer(dispatcher, tracker, "claim_packaging_kept", claims.parse_yes_no)
+        return self._answer(dispatcher, tracker, "claim_packaging_kept", self._yes_no("claim_packaging_kept"))
 
     async def extract_claim_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         """Yes (file it) or no (ask the answers again)."""
-        return self._answer(dispatcher, tracker, "claim_confirmed", claims.parse_yes_no)
+        return self._answer(dispatcher, tracker, "claim_confirmed", self._yes_no("claim_confirmed"))
 
     async def extract_claim_offer_accepted(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         """Yes (accept) or no (a specialist reviews it)."""
         if tracker.get_slot("requested_slot") == "claim_offer_accepted" and claims.is_stop(_text(tracker)):
-            return {"claim_offer_accepted": False}  # "算了" to an offer is a refusal, not a pause
-        return self._answer(dispatcher, tracker, "claim_offer_accepted", claims.parse_yes_no)
+            return {"claim_offer_accepted": False, **_answered(tracker)}  # "算了" to an offer is a refusal
+        return self._answer(dispatcher, tracker, "claim_offer_accepted", self._yes_no("claim_offer_accepted"))
 
     async def extract_claim_photos_outer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -324,13 +356,12 @@ class ValidateDamageClaimForm(FormValidationAction):
                 return {}
             lang = language_of(tracker)
             text = _text(tracker)
-            intent, _ = _intent(tracker)
+            intent, confidence = _intent(tracker)
             if claims.is_stop(text) or (intent == "deny" and not claims.is_unsure(text)):
                 return _pause(dispatcher, lang)
-            if intent in INTERRUPTS:
+            if _interrupts(intent, confidence, text):
                 return {}
-            dispatcher.utter_message(text=messages.in_language(_HINTS["photos"], lang))
-            return {slot: None}
+            return self._failed(dispatcher, tracker, slot, lang)
         if self._photo_target(tracker) != slot:
             return {}
         lang = language_of(tracker)
@@ -339,12 +370,14 @@ class ValidateDamageClaimForm(FormValidationAction):
             if problem is not None:
                 dispatcher.utter_message(text=problem.message(lang))
         if not good:
-            return {slot: tracker.get_slot(slot) or None}
+            if requested != slot:
+                return {slot: tracker.get_slot(slot) or None}  # sent while another question is asked
+            return self._failed(dispatcher, tracker, slot, lang)
         kept = list(tracker.get_slot(slot) or [])
         known = {item["sha256"] for item in kept}
         kept += [ref.to_slot() for ref in good if ref.sha256 not in known]
         dispatcher.utter_message(text=messages.in_language(_PHOTO_OK, lang).format(count=len(good)))
-        return {slot: kept}
+        return {slot: kept, **_answered(tracker)}
 
     # --------------------------------------------------------------- validators
     async def validate_claim_waybill(
@@ -412,6 +445,82 @@ class ValidateDamageClaimForm(FormValidationAction):
         return {"claim_confirmed": slot_value}
 
 
+def _asked_again(tracker: Tracker) -> int:
+    """How many failed answers the question being asked has had (0: it is asked for the first time)."""
+    return int(tracker.get_slot(ATTEMPTS) or 0)
+
+
+def _reask(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, offer: Offer | None = None) -> None:
+    """Ask ``slot`` again: what was understood, what is missing, how to answer (a person offered the last time)."""
+    lang = language_of(tracker)
+    question = slot.removeprefix("claim_")
+    last = _asked_again(tracker) >= MAX_ATTEMPTS - 1
+    text = claims.reask_text(draft_of(tracker), question, lang, last=last, offer=offer)
+    dispatcher.utter_message(text=text, buttons=claims.reask_buttons(question, lang))
+
+
+class _ActionAskClaimSlot(Action):
+    """Asks one claim question: the domain's ``utter_ask_<slot>`` first, then the re-ask from bot.claims."""
+
+    slot = ""
+
+    def name(self) -> str:
+        """Action name used in the domain (the form finds it as ``action_ask_<slot>``)."""
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Utters the question, or the re-ask after a reply that answered nothing."""
+        if _asked_again(tracker) and draft_of(tracker) is not None:
+            _reask(dispatcher, tracker, self.slot)
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskClaimPart(_ActionAskClaimSlot):
+    """What is damaged."""
+
+    slot = "claim_part"
+
+
+class ActionAskClaimDescription(_ActionAskClaimSlot):
+    """A few words on the damage."""
+
+    slot = "claim_description"
+
+
+class ActionAskClaimPhotosOuter(_ActionAskClaimSlot):
+    """Photos of the packaging."""
+
+    slot = "claim_photos_outer"
+
+
+class ActionAskClaimPhotosContents(_ActionAskClaimSlot):
+    """Photos of the contents."""
+
+    slot = "claim_photos_contents"
+
+
+class ActionAskClaimExtent(_ActionAskClaimSlot):
+    """How much is damaged."""
+
+    slot = "claim_extent"
+
+
+class ActionAskClaimValue(_ActionAskClaimSlot):
+    """What the goods are worth."""
+
+    slot = "claim_value"
+
+
+class ActionAskClaimPackagingKept(_ActionAskClaimSlot):
+    """Whether the packaging is kept."""
+
+    slot = "claim_packaging_kept"
+
+
 class ActionAskClaimConfirmed(Action):
     """Shows the summary and asks the customer to confirm it."""
 
@@ -422,13 +531,17 @@ class ActionAskClaimConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        """Utters the summary (the form then waits for the answer)."""
+        """Utters the summary (the form then waits for the answer), or the short re-ask."""
         draft = draft_of(tracker)
-        if draft is not None:
-            dispatcher.utter_message(
-                text=claims.summary_text(draft, language_of(tracker)),
-                buttons=_yes_no(language_of(tracker)),
-            )
+        if draft is None:
+            return []
+        if _asked_again(tracker):
+            _reask(dispatcher, tracker, "claim_confirmed")
+            return []
+        dispatcher.utter_message(
+            text=claims.summary_text(draft, language_of(tracker)),
+            buttons=_yes_no(language_of(tracker)),
+        )
         return []
 
 
@@ -442,11 +555,14 @@ class ActionAskClaimOfferAccepted(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        """Utters the offer."""
+        """Utters the offer, or the re-ask with the offer named."""
         offer = offer_of(tracker)
         if offer is not None and claims.needs_answer(offer):
             lang = language_of(tracker)
-            dispatcher.utter_message(text=claims.offer_text(offer, lang), buttons=_yes_no(lang))
+            if _asked_again(tracker):
+                _reask(dispatcher, tracker, "claim_offer_accepted", offer)
+            else:
+                dispatcher.utter_message(text=claims.offer_text(offer, lang), buttons=_yes_no(lang))
         return []
 
 
@@ -473,7 +589,7 @@ class ActionStartDamageClaim(Action):
         if waybill and (not mentioned or waybill in mentioned):
             text = messages.in_language(_RESUME, language_of(tracker)).format(waybill=waybill)
             dispatcher.utter_message(text=text)
-            return [SlotSet(PAUSED, None)]
+            return [SlotSet(PAUSED, None), SlotSet(ATTEMPTS, 0)]
         dispatcher.utter_message(response="utter_sorry_damage")
         return [SlotSet(slot, 0 if slot == "claim_attempts" else None) for slot in CLAIM_SLOTS]
 

@@ -98,6 +98,12 @@ def _note_choice(ticket_id: str, option: str, waybill: str) -> Ticket | None:
     return store.add_note(ticket_id, f"customer chose: {option} ({waybill})", actor="customer")
 
 
+MAX_ASKS = 3
+"""Replies to the choice that could not be read before the offer is dropped and a person offered."""
+WITHOUT_OFFER = {delay_options.PICKUP: "utter_faq/change_address", delay_options.REDIRECT: "utter_faq/change_address"}
+"""With no offer pending, a wish to collect or redirect gets the change-of-address answer."""
+
+
 class ActionRecordDelayChoice(Action):
     """Records "keep waiting / priority / pickup / redirect" on the delay ticket it was offered with."""
 
@@ -108,18 +114,22 @@ class ActionRecordDelayChoice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        """Checks the choice against what was offered, writes it to the ticket, says what happens next."""
+        """Reads the choice (exact phrase, own words or a number), writes it to the ticket, says what happens next."""
         lang = language_of(tracker)
         offered = tracker.get_slot("delay_choice")
-        option = delay_options.parse_option(tracker.latest_message.get("text") or "")
-        if not isinstance(offered, dict) or option is None:
-            dispatcher.utter_message(response="utter_no_delay_choice")
+        text = tracker.latest_message.get("text") or ""
+        if not isinstance(offered, dict):
+            option = delay_options.parse_choice(text)
+            dispatcher.utter_message(response=WITHOUT_OFFER.get(option or "", "utter_no_delay_choice"))
             return []
         options = [o for o in offered.get("options") or [] if o in delay_options.OPTIONS]
+        ticket_id, waybill = str(offered.get("ticket_id") or ""), str(offered.get("waybill") or "")
+        option = delay_options.parse_choice(text, options)
+        if option is None:
+            return self._ask_again(dispatcher, offered, options, lang)
         if option not in options:
             dispatcher.utter_message(text=delay_options.not_offered(options, lang))
             return []
-        ticket_id, waybill = str(offered.get("ticket_id") or ""), str(offered.get("waybill") or "")
         try:
             ticket = await asyncio.to_thread(_note_choice, ticket_id, option, waybill)
         except Exception as exc:  # the customer is told; nothing half-written
@@ -133,3 +143,19 @@ class ActionRecordDelayChoice(Action):
         by = ticket.respond_by if ticket.respond_by > now else max(ticket.resolve_by, now)
         dispatcher.utter_message(text=delay_options.confirmation(option, waybill, ticket.id, by, lang))
         return [SlotSet("delay_choice", None)]
+
+    @staticmethod
+    def _ask_again(
+        dispatcher: CollectingDispatcher, offered: Dict[str, Any], options: List[str], lang: str
+    ) -> List[Dict[str, Any]]:
+        """Ask the choice again (what is known, what is missing), at most three times in all."""
+        ticket_id, waybill = str(offered.get("ticket_id") or ""), str(offered.get("waybill") or "")
+        failed = int(offered.get("failed") or 0) + 1
+        if failed >= MAX_ASKS or not options:
+            dispatcher.utter_message(text=delay_options.gave_up(waybill, ticket_id, lang))
+            return [SlotSet("delay_choice", None)]
+        dispatcher.utter_message(
+            text=delay_options.ask_again(options, waybill, ticket_id, lang, last=failed == MAX_ASKS - 1),
+            buttons=delay_options.buttons(options, lang),
+        )
+        return [SlotSet("delay_choice", {**offered, "failed": failed})]

@@ -14,14 +14,12 @@ sent when the record has one.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
+from bot import answers
 from bot.messages import format_time, in_language
-from bot.money import parse_amount, parse_share
 from bot.policy import Offer, Policy, damage_offer, money
 from bot.tickets import Ticket
 from bot.tracking import Shipment, Status
@@ -31,97 +29,48 @@ PARTS = ("outer", "contents", "both")
 
 MAX_DESCRIPTION = 500
 """Longest description kept (characters)."""
+_SHORT_QUESTION = 12
+"""A reply this short that only asks something back is not a description."""
 
 CLAIMABLE = frozenset({Status.DELIVERED, Status.DAMAGED})
 """Statuses a damage claim can be filed for: the parcel reached the customer (or the
 courier recorded the damage)."""
 
-_STOP = re.compile(
-    r"^(?:算了|不弄了|不填了|不要了|不用了|不办了|不理赔了|先不(?:弄|填|办)了?|取消|退出|停|停止|暂停|"
-    r"stop|cancel|quit|never ?mind|forget it)[\s!！。.,，~～]*(?:吧|啦|了)?[\s!！。.]*$",
-    re.IGNORECASE,
-)
-_YES_FIRST = ("没问题", "没错", "不错", "不客气")
-_NO_ZH = ("不是", "不对", "不", "否", "没有", "没", "拒绝", "错了", "扔了", "丢了")
-_NO_ANYWHERE = ("扔了", "丢了", "没留", "没保留", "不接受", "不同意")
-_YES_ZH = (
-    "是", "对", "好", "可以", "行", "嗯", "确认", "同意", "接受", "有", "留着", "留了", "保留", "还在", "在的", "当然",
-)  # fmt: skip
-_YES_EN = re.compile(
-    r"^(?:ok|okay|yes|yep|yeah|sure|correct|right|confirm(?:ed)?|accept(?:ed)?|agreed?|kept|i kept it|"
-    r"still have it|y|of course|fine)\b",
-    re.IGNORECASE,
-)
-_NO_EN = re.compile(r"^(?:no|nope|not|wrong|incorrect|reject(?:ed)?|decline[d]?|n|threw it away)\b", re.IGNORECASE)
-_UNKNOWN = re.compile(r"不知道|不清楚|说不好|不好说|没法估|估不出|无法估|don'?t know|not sure|no idea|unknown", re.I)
-_SHARE_WORDS = (
-    (re.compile(r"\b(?:total loss|all of it|completely|entirely|everything)\b", re.I), Decimal(1)),
-    (re.compile(r"\bthree quarters\b", re.I), Decimal("0.75")),
-    (re.compile(r"\b(?:half|50-50)\b", re.I), Decimal("0.5")),
-    (re.compile(r"\b(?:a|one) third\b", re.I), Decimal("0.3333")),
-    (re.compile(r"\b(?:a|one) quarter\b", re.I), Decimal("0.25")),
-    (re.compile(r"\b(?:a little|slightly|minor|a bit)\b", re.I), Decimal("0.05")),
-)
-"""English ways to say a share that :func:`bot.money.parse_share` (numbers, Chinese) does not read."""
-_REPAIR = re.compile(r"修|repair|fix", re.IGNORECASE)
-_OUTER = re.compile(r"外包装|包装|外箱|纸箱|箱子|盒子|外盒|快递袋|袋子|packag|box|carton|outside|outer", re.I)
-_CONTENTS = re.compile(r"里面|内物|内件|物品|东西|商品|货物|产品|本身|contents?|item|goods|product|inside", re.I)
-_BOTH = re.compile(r"都|两个|两者|全部|全都|both|all", re.IGNORECASE)
-_NUMBERED = {"1": "outer", "2": "contents", "3": "both"}
-
-
-def _norm(text: str | None) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip()
-
-
 def is_stop(text: str | None) -> bool:
     """Whether the customer wants to stop the claim ("算了", "stop", "取消")."""
-    return bool(_STOP.match(_norm(text)))
+    return answers.is_stop(text)
 
 
 def is_unsure(text: str | None) -> bool:
     """Whether the reply says "I don't know" (an answer, not a wish to stop)."""
-    return bool(_UNKNOWN.search(_norm(text)))
+    return answers.is_unsure(text)
 
 
-def parse_yes_no(text: str | None) -> bool | None:
-    """A yes or no answer, or ``None`` when the reply is neither.
+def is_question(text: str | None) -> bool:
+    """Whether the reply only asks something back ("什么意思？", "what?")."""
+    return answers.is_question(text)
 
-    Negations are checked before "是": "不是", "不对", "不接受" are no, while
-    "没问题" and "不错" are yes.
+
+def parse_yes_no(text: str | None, topic: str = answers.ANY) -> bool | None:
+    """A yes or no answer about ``topic`` (see :func:`bot.answers.read_yes_no`), or ``None``.
+
+    "包装还留着", "没扔", "I kept it" are yes to :data:`bot.answers.KEPT`; "早扔了",
+    "nope, threw it away", "不要了" are no; "不是", "不对", "不接受" are no and
+    "没问题", "不错" yes whatever the topic.
     """
-    norm = _norm(text).lower()
-    if not norm or is_stop(norm):
-        return None
-    if norm.startswith(_YES_FIRST):
-        return True
-    if norm.startswith(_NO_ZH) or any(word in norm for word in _NO_ANYWHERE) or _NO_EN.match(norm):
-        return False
-    if norm.startswith(_YES_ZH) or _YES_EN.match(norm):
-        return True
-    return None
+    return answers.read_yes_no(text, topic)
 
 
 def parse_part(text: str | None) -> str | None:
     """What is damaged: ``outer``, ``contents`` or ``both``; also the numbers 1/2/3."""
-    norm = _norm(text).lower()
-    if norm.rstrip(".。") in _NUMBERED:
-        return _NUMBERED[norm.rstrip(".。")]
-    outer, contents = bool(_OUTER.search(norm)), bool(_CONTENTS.search(norm))
-    if (outer and contents) or _BOTH.search(norm):
-        return "both"
-    if outer:
-        return "outer"
-    if contents:
-        return "contents"
-    return None
+    return answers.read_part(text)
 
 
 def parse_description(text: str | None) -> str | None:
     """The customer's description, whitespace collapsed; ``None`` when it says nothing (< 2 characters)."""
     norm = " ".join((text or "").split())  # the customer's own words, not NFKC-folded
-    if len(norm) < 2 or is_stop(norm):
-        return None
+    if len(norm) < 2 or is_stop(norm) or (len(norm) <= _SHORT_QUESTION and is_question(norm)):
+        return None  # nothing, "stop", or a question back ("什么意思？", "what?")
     return norm[:MAX_DESCRIPTION]
 
 
@@ -129,24 +78,11 @@ def parse_extent(text: str | None) -> str | None:
     """How bad the damage is, as a slot value.
 
     Returns:
-        ``"share:0.3"`` for a damaged share, ``"repair:350.00"`` for a repair
+        ``"share:0.3000"`` for a damaged share, ``"repair:350.00"`` for a repair
         estimate in yuan, ``"unknown"`` when the customer cannot say, or ``None``
-        when the reply holds none of these.
+        when the reply holds none of these (see :func:`bot.answers.read_extent`).
     """
-    norm = _norm(text)
-    if not norm:
-        return None
-    amount = parse_amount(norm)
-    share = parse_share(norm)
-    if share is None:
-        share = next((value for pattern, value in _SHARE_WORDS if pattern.search(norm)), None)
-    if amount is not None and (share is None or _REPAIR.search(norm)):
-        return f"repair:{amount}"
-    if share is not None:
-        return f"share:{share}"
-    if _UNKNOWN.search(norm):
-        return "unknown"
-    return None
+    return answers.read_extent(text)
 
 
 def split_extent(value: str | None) -> tuple[Decimal | None, Decimal | None]:
@@ -166,9 +102,8 @@ def split_extent(value: str | None) -> tuple[Decimal | None, Decimal | None]:
 
 
 def parse_value(text: str | None) -> Decimal | None:
-    """The goods' value in yuan ("两千块", "2,000元", "¥2000", "2k"); ``None`` if absent or 0."""
-    amount = parse_amount(_norm(text))
-    return amount if amount is not None and amount > 0 else None
+    """The goods' value in yuan ("两千块", "2,000元", "两千出头", "around 2k"); ``None`` if absent or 0."""
+    return answers.read_amount(text)
 
 
 def ineligible_reason(status: Status) -> str | None:
@@ -432,3 +367,131 @@ def outcome_text(ticket: Ticket, offer: Offer, lang: str) -> str:
     if lang == "en":
         return f"Done: claim {ticket.id} is registered for ¥{amount}; a claims officer will confirm and pay by {by}."
     return f"已为您登记理赔工单 {ticket.id}，赔付金额 {amount} 元，理赔专员核实后将在 {by} 前付款。"
+
+
+# ---------------------------------------------------------------- asking again
+_QUESTIONS = {
+    "part": ("确认：哪部分破损了？请回复“外包装”、“里面的东西”或“都有”（也可以回复 1、2、3）。",
+             "What is damaged? Please answer \"the box\", \"the contents\" or \"both\" (or 1, 2, 3)."),
+    "description": ("：一两句话描述破损情况，例如：纸箱一角压塌，里面两个杯子碎了。",
+                    "a few words on the damage, e.g. \"one corner of the box crushed, two cups broken\"."),
+    "photos_outer": ("：外包装（含面单）的照片，请直接发送图片。暂时不方便拍照可以回复“算了”，稍后再继续。",
+                     "a photo of the outer packaging with the label: please send an image. If you can't take one "
+                     "now, say \"stop\" and continue later."),
+    "photos_contents": ("：内件物品的照片，请直接发送图片（能看清破损处最好）。"
+                        "暂时不方便拍照可以回复“算了”，稍后再继续。",
+                        "a photo of the contents, showing the damage if you can: please send an image. If you can't "
+                        "take one now, say \"stop\" and continue later."),
+    "extent": ("确认：损坏大约占物品价值的多少？请回复比例（例如 30%、一半）或维修费用（例如 维修 300 元），"
+               "不清楚请回复“不知道”。",
+               "Roughly what share of the goods is damaged? Please answer with a share (e.g. 30%, half) or a "
+               "repair cost (e.g. repair 300 yuan), or \"don't know\"."),
+    "value": ("确认：物品大约值多少钱？请回复金额，例如 2000 元、两千左右。",
+              "What are the goods worth? Please answer with an amount, e.g. 2000 yuan or about 2k."),
+    "packaging_kept": ("确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。",
+                       "Do you still have the outer packaging and padding? Please answer \"kept\" or \"thrown away\"."),
+    "confirmed": ("确认：以上信息是否无误？请回复“对”提交，或“不对”重新填写。",
+                  "Is all of this correct? Please answer \"correct\" to submit, or \"not correct\" to change it."),
+    "offer_accepted": ("确认：您是否接受{offer}？请回复“接受”，或“不接受”由理赔专员复核。",
+                       "Do you accept {offer}? Please answer \"accept\", or \"don't accept\" to have a claims "
+                       "specialist review it."),
+}  # fmt: skip
+"""What a re-asked question says is still needed, and how to answer it."""
+_BUTTONS = {
+    "part": ((("1 外包装", "外包装"), ("2 内件物品", "内件物品"), ("3 都有破损", "都有破损")),
+             (("1 Packaging", "packaging"), ("2 Contents", "contents"), ("3 Both", "both"))),
+    "packaging_kept": ((("留着", "留着"), ("扔了", "扔了")),
+                       (("Kept it", "kept it"), ("Threw it away", "threw it away"))),
+    "confirmed": ((("对", "对"), ("不对", "不对")), (("Correct", "correct"), ("Not correct", "not correct"))),
+    "offer_accepted": ((("接受", "接受"), ("不接受", "不接受")),
+                       (("Accept", "accept"), ("Don't accept", "don't accept"))),
+}  # fmt: skip
+QUESTIONS = tuple(_QUESTIONS)
+"""The claim's questions that can be asked again (slot names without ``claim_``)."""
+
+
+def _yuan(amount: Decimal) -> str:
+    """2000 rather than 2000.00; cents only when there are some."""
+    return f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount:.2f}"
+
+
+def understood(draft: ClaimDraft, lang: str) -> str:
+    """What the customer has told the claim so far, in one line ("运单 SF…、外包装破损、价值 2000 元")."""
+    en = lang == "en"
+    items = [f"parcel {draft.parcel.waybill}" if en else f"运单 {draft.parcel.waybill}"]
+    if draft.part in _PART_TEXT:
+        part = in_language(_PART_TEXT[draft.part], lang)
+        items.append(f"{part} damaged" if en else f"{part}破损")
+    if draft.description:
+        short = draft.description if len(draft.description) <= 20 else draft.description[:20] + "…"
+        items.append(f"\"{short}\"" if en else f"“{short}”")
+    photos = len(draft.photos_outer) + len(draft.photos_contents)
+    if photos:
+        items.append(f"{photos} photo(s)" if en else f"照片 {photos} 张")
+    if draft.extent:
+        items.append(_extent_text(draft.extent, lang) if draft.extent != "unknown" else
+                     ("extent not known" if en else "损坏程度待核定"))
+    if draft.value is not None:
+        items.append(f"value ¥{_yuan(draft.value)}" if en else f"价值 {_yuan(draft.value)} 元")
+    if draft.packaging_kept is not None:
+        kept = {True: ("包装已保留", "packaging kept"), False: ("包装未保留", "packaging not kept")}
+        items.append(in_language(kept[draft.packaging_kept], lang))
+    return (", " if en else "、").join(items)
+
+
+def _offer_words(offer: Offer | None, lang: str) -> str:
+    if offer is None:
+        return "this offer" if lang == "en" else "这个方案"
+    if offer.kind == "reship":
+        return "a free replacement" if lang == "en" else "免费补寄的方案"
+    amount = f"{offer.amount:.2f}"
+    return f"¥{amount} in compensation" if lang == "en" else f"赔付 {amount} 元的方案"
+
+
+def reask_text(draft: ClaimDraft | None, question: str, lang: str, *, last: bool = False,
+               offer: Offer | None = None) -> str:
+    """A question asked again: what was understood so far, what is still missing, how to answer.
+
+    Args:
+        draft: The claim so far (``None`` before the parcel is known).
+        question: One of :data:`QUESTIONS`.
+        lang: ``"zh"`` or ``"en"``.
+        last: Whether this is the last time it is asked (a person is offered too).
+        offer: The offer, for ``offer_accepted``.
+
+    Returns:
+        E.g. "抱歉，我没能从您的回复里读出答案。我记下了：运单 SF…、外包装破损、价值 2000 元。
+        还需要确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。"
+    """
+    asked = in_language(_QUESTIONS[question], lang).format(offer=_offer_words(offer, lang))
+    known = understood(draft, lang) if draft is not None else ""
+    if lang == "en":
+        text = "Sorry, I couldn't read an answer in that. "
+        text += f"So far I have: {known}. " if known else ""
+        text += f"Still needed: {asked}"
+        return text + (" You can also say \"human agent\" and a person will help." if last else "")
+    text = "抱歉，我没能从您的回复里读出答案。"
+    text += f"我记下了：{known}。" if known else ""
+    text += f"还需要{asked}"
+    return text + ("也可以回复“转人工”，由人工客服帮您。" if last else "")
+
+
+def reask_buttons(question: str, lang: str) -> list[dict[str, str]]:
+    """Quick replies for a question asked again (plain-text payloads); none for free answers."""
+    pairs = _BUTTONS.get(question)
+    if pairs is None:
+        return []
+    return [{"title": title, "payload": payload} for title, payload in in_language(pairs, lang)]  # type: ignore[arg-type]
+
+
+def gave_up_text(draft: ClaimDraft | None, lang: str) -> str:
+    """The claim paused after three answers that could not be read, with a person offered."""
+    known = understood(draft, lang) if draft is not None else ""
+    if lang == "en":
+        kept = f" So far I have: {known}." if known else ""
+        return ("Sorry, I still couldn't read your answer, so I've paused the claim and kept everything you told "
+                f"me.{kept} Say \"continue my claim\" any time to go on, or \"human agent\" and a person will help "
+                "you finish it.")
+    kept = f"我已记下：{known}。" if known else ""
+    return (f"抱歉，我还是没能读懂您的回答，理赔先暂停一下，您提供的信息都保留着。{kept}"
+            "随时回复“继续理赔”接着办理，或回复“转人工”，由人工客服帮您完成。")

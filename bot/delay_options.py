@@ -5,8 +5,10 @@ in customs can only be waited for; one with an address problem can be redirected
 or collected; one stuck in a busy hub can be dispatched with priority. The bot
 offers the options as quick replies whose payload is the option's own phrase, so
 every channel (buttons, WeChat numbered menus, typing) sends back the same text,
-and :func:`parse_option` reads it (exact phrases only: ordinary sentences are left
-to NLU).
+and :func:`parse_option` reads it exactly. Customers also type their own words
+("帮我加急", "送到驿站我自己取", "我再等等", "rush it"): :func:`parse_choice` reads
+those through :func:`bot.answers.read_delay_option`, and :func:`is_choice` tells
+the NLU component which messages are plainly a choice whatever the context.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import answers
 from bot.messages import format_duration, format_time, in_language, lateness
 from bot.policy import Policy, held_lateness
 from bot.tracking import HoldReason, Shipment, Status
+from bot.waybill import find_waybills
 
 KEEP_WAITING = "keep_waiting"
 PRIORITY = "priority"
@@ -69,6 +73,47 @@ def parse_option(text: str) -> str | None:
         One of :data:`OPTIONS`, or ``None`` for anything else.
     """
     return _PHRASES.get(_key(text))
+
+
+def parse_choice(text: str, offered: Sequence[str] | None = None) -> str | None:
+    """The option a reply names: an exact phrase, the customer's own words, or a number.
+
+    Args:
+        text: What the customer sent ("优先派送", "帮我加急", "送到驿站我自己取", "I'll wait").
+        offered: The options offered, in the order shown (a bare number picks one).
+
+    Returns:
+        One of :data:`OPTIONS` (maybe one that was not offered), or ``None``.
+    """
+    return parse_option(text) or answers.read_delay_option(text, offered)
+
+
+_MAX_CHOICE_CHARS = 40
+"""Longer messages say more than a choice; NLU keeps them."""
+
+
+def is_choice(text: str, decided: bool = False) -> bool:
+    """Whether a message, seen without context, is plainly a delay choice.
+
+    The exact phrases always are. Free text is when it names one option, is short,
+    asks nothing ("能改地址吗？" is a question for the FAQ) and names no parcel (a
+    number to look up is tracking); with ``decided``, it must also be worded as the
+    customer's decision ("送到驿站我自己取", "换个地址吧", not "网点地址").
+
+    Args:
+        text: The message.
+        decided: Require the wording of a decision.
+
+    Returns:
+        Whether the message can be taken as a choice.
+    """
+    if parse_option(text):
+        return True
+    if len(text or "") > _MAX_CHOICE_CHARS or find_waybills(text or "") or answers.asks(text):
+        return False
+    if decided and not answers.is_decision(text):
+        return False
+    return answers.read_delay_option(text) is not None
 
 
 STALE_STATUSES = frozenset(
@@ -178,6 +223,27 @@ def confirmation(option: str, waybill: str, ticket_id: str, by: datetime, lang: 
     return in_language(_CONFIRM[option], lang).format(
         waybill=waybill, ticket=ticket_id, by=format_time(by, lang)
     )
+
+
+def ask_again(options: Sequence[str], waybill: str, ticket_id: str, lang: str, *, last: bool = False) -> str:
+    """The choice asked again: what is known (parcel, ticket), what is missing, how to answer."""
+    listed = (" / " if lang == "en" else "、").join(f"{n} {title(o, lang)}" for n, o in enumerate(options, 1))
+    if lang == "en":
+        text = (f"Sorry, I couldn't tell which option you meant. So far: parcel {waybill} is late and ticket "
+                f"{ticket_id} is open. Still needed: what you'd like us to do — {listed} (the number is enough).")
+        return text + (" You can also say \"human agent\"." if last else "")
+    text = (f"抱歉，没能看出您选的是哪一项。我记下了：包裹 {waybill} 延误，工单 {ticket_id} 已登记。"
+            f"还需要确认：您希望怎么处理？可以选择 {listed}（回复序号也可以）。")
+    return text + ("也可以回复“转人工”。" if last else "")
+
+
+def gave_up(waybill: str, ticket_id: str, lang: str) -> str:
+    """After three unreadable replies: the ticket stays open as it is, and a person is offered."""
+    if lang == "en":
+        return (f"Sorry, I still couldn't tell which option you meant. We'll keep following parcel {waybill} "
+                f"under ticket {ticket_id}; say \"human agent\" if you'd like a person to arrange something else.")
+    return (f"抱歉，还是没能看出您选的是哪一项。我们会继续跟进包裹 {waybill}（工单 {ticket_id}），"
+            "如需其他处理方式，请回复“转人工”。")
 
 
 def not_offered(options: Sequence[str], lang: str) -> str:

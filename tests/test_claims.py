@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import claims
+from bot import answers, claims
 from bot.policy import DEFAULT_POLICY_PATH, Policy
 from bot.tickets import Ticket, TicketStatus, TicketType
 from bot.tracking import Status
@@ -31,6 +31,18 @@ def policy() -> Policy:
 )  # fmt: skip
 def test_yes_no(text: str, expected: bool | None) -> None:
     assert claims.parse_yes_no(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "expected"),
+    [
+        ("包装还留着", answers.KEPT, True), ("没扔", answers.KEPT, True), ("不要了", answers.KEPT, False),
+        ("今天天气不错", answers.CONFIRM, None), ("地址写错了", answers.CONFIRM, False),
+        ("太少了", answers.ACCEPT, False), ("不用复核了", answers.ACCEPT, True),
+    ],
+)  # fmt: skip
+def test_yes_no_reads_the_question_topic(text: str, topic: str, expected: bool | None) -> None:
+    assert claims.parse_yes_no(text, topic) is expected
 
 
 @pytest.mark.parametrize(
@@ -64,8 +76,8 @@ def test_part(text: str, part: str | None) -> None:
         ("30%", "share:0.3000"), ("大概一半", "share:0.5000"), ("三成", "share:0.3000"), ("全坏了", "share:1.0000"),
         ("20", "share:0.2000"), ("维修要300块", "repair:300.00"), ("修一下两百元", "repair:200.00"),
         ("repair 350 yuan", "repair:350.00"), ("损失800元", "repair:800.00"), ("不知道", "unknown"),
-        ("not sure", "unknown"), ("about half", "share:0.5"), ("a quarter of it", "share:0.25"),
-        ("total loss", "share:1"), ("only slightly", "share:0.05"), ("很严重", None), ("", None),
+        ("not sure", "unknown"), ("about half", "share:0.5000"), ("a quarter of it", "share:0.2500"),
+        ("total loss", "share:1.0000"), ("only slightly", "share:0.0500"), ("很严重", None), ("", None),
     ],
 )  # fmt: skip
 def test_extent(text: str, extent: str | None) -> None:
@@ -89,6 +101,12 @@ def test_split_extent_round_trip_and_garbage() -> None:
 def test_value(text: str, value: str | None) -> None:
     parsed = claims.parse_value(text)
     assert (None if parsed is None else str(parsed)) == value
+
+
+def test_description_is_not_a_question_back() -> None:
+    assert claims.parse_description("什么意思？") is None
+    assert claims.parse_description("what?") is None
+    assert claims.parse_description("箱子为什么会压成这样，里面杯子全碎了？") is not None
 
 
 def test_description_is_trimmed_and_capped() -> None:
@@ -214,3 +232,50 @@ def test_offer_and_outcome_texts(policy: Policy, lang: str) -> None:
     text = claims.outcome_text(_ticket(), review, lang)
     assert "TK-20261123-0001" in text
     assert ("review" in text) if lang == "en" else ("复核" in text or "专员" in text)
+
+
+def test_understood_lists_the_answers_so_far() -> None:
+    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    assert claims.understood(draft, "zh") == "运单 SF1873662042955、外包装破损、价值 2000 元"
+    assert claims.understood(draft, "en") == "parcel SF1873662042955, outer packaging damaged, value ¥2000"
+    full = _draft("unknown", value="1999.5")
+    zh = claims.understood(full, "zh")
+    for part in ("外包装和内件物品破损", "“杯子碎了”", "照片 2 张", "损坏程度待核定", "价值 1999.50 元", "包装已保留"):
+        assert part in zh
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("question", claims.QUESTIONS)
+def test_every_question_can_be_asked_again(question: str, lang: str) -> None:
+    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    text = claims.reask_text(draft, question, lang)
+    known = "So far I have: parcel SF1873662042955" if lang == "en" else "我记下了：运单 SF1873662042955"
+    assert known in text
+    assert ("Still needed: " in text) if lang == "en" else ("还需要" in text)
+    assert ("human agent" in claims.reask_text(draft, question, lang, last=True)) if lang == "en" else (
+        "转人工" in claims.reask_text(draft, question, lang, last=True))
+    for button in claims.reask_buttons(question, lang):  # every quick reply reads back as an answer
+        payload = button["payload"]
+        if question == "part":
+            assert claims.parse_part(payload)
+        else:
+            topic = {"packaging_kept": answers.KEPT, "confirmed": answers.CONFIRM}.get(question, answers.ACCEPT)
+            assert claims.parse_yes_no(payload, topic) is not None
+
+
+def test_reask_matches_the_issue_wording() -> None:
+    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    text = claims.reask_text(draft, "packaging_kept", "zh")
+    assert text.endswith("我记下了：运单 SF1873662042955、外包装破损、价值 2000 元。"
+                         "还需要确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。")
+    assert "请回复“是”或“否”" not in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_gave_up_text_keeps_the_answers_and_offers_a_person(lang: str) -> None:
+    draft = claims.ClaimDraft(parcel=_parcel(), part="outer")
+    text = claims.gave_up_text(draft, lang)
+    assert "SF1873662042955" in text
+    assert ("human agent" in text and "continue my claim" in text) if lang == "en" else (
+        "转人工" in text and "继续理赔" in text)
+    assert claims.gave_up_text(None, lang)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,9 +17,10 @@ from bot.policy import DEFAULT_POLICY_PATH, Policy
 from bot.tracking import HoldReason, Shipment, Status
 from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.models import ScanEvent
-from components.quick_replies import QuickReplyIntentClassifier
+from components.quick_replies import QuickReplyIntentClassifier, quick_reply_intent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +136,69 @@ def test_confirmation_names_parcel_ticket_and_time(lang: str) -> None:
     assert d.not_offered((), lang)
 
 
-def test_quick_reply_component_overrides_only_exact_phrases() -> None:
+def test_quick_reply_component_overrides_exact_phrases_and_plain_choices() -> None:
     diet = {"name": "complain_delay", "confidence": 0.6}
     exact = Message({TEXT: "优先派送", INTENT: diet, INTENT_RANKING_KEY: [diet]})
+    own_words = Message({TEXT: "帮我加急", INTENT: diet, INTENT_RANKING_KEY: [diet]})
     sentence = Message({TEXT: "优先派送要加钱吗", INTENT: diet, INTENT_RANKING_KEY: [diet]})
-    QuickReplyIntentClassifier().process([exact, sentence])
+    QuickReplyIntentClassifier().process([exact, own_words, sentence])
     assert exact.get(INTENT) == {"name": d.INTENT, "confidence": 1.0}
     assert [r["name"] for r in exact.get(INTENT_RANKING_KEY)] == [d.INTENT, "complain_delay"]
+    assert own_words.get(INTENT) == {"name": d.INTENT, "confidence": 1.0}
     assert sentence.get(INTENT) == diet
+
+
+@pytest.mark.parametrize(
+    ("text", "predicted", "confidence", "choice"),
+    [
+        ("快点送", "complain_delay", 0.9, True), ("我再等等", "thank", 0.7, True),
+        ("rush it", "nlu_fallback", 0.3, True),
+        ("I'll wait", "goodbye", 0.6, True), ("不急，慢慢来", "affirm", 0.9, True),
+        ("送到驿站我自己取", "faq", 0.9, True),  # NLU says FAQ, but it is the customer's decision
+        ("换个地址吧", "faq", 0.95, True),
+        ("网点地址", "faq", 0.9, False), ("改派到别的地址", "faq", 0.9, False),  # FAQ questions stay FAQ
+        ("能改地址吗", "faq", 0.5, False), ("加急", "request_human", 0.95, True),  # an exact phrase always
+        ("帮我加急，转人工", "request_human", 0.95, False),
+        ("帮我查下 SF1648547086646 加急", "track_waybill", 0.6, False),
+        ("等一下", "out_of_scope", 0.5, False), ("今天天气不错", "out_of_scope", 0.5, False),
+    ],
+)  # fmt: skip
+def test_free_text_choice_intent(text: str, predicted: str, confidence: float, choice: bool) -> None:
+    assert (quick_reply_intent(text, predicted, confidence) == d.INTENT) is choice
+
+
+def _labelled(folder: Path) -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(folder.glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            for line in (item.get("examples") or "").splitlines():
+                text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", line.strip().removeprefix("- "))
+                if item.get("intent") and text:
+                    found.append((text, item["intent"]))
+    return found
+
+
+def test_no_labelled_test_example_is_taken_for_a_choice() -> None:
+    """The NLU test split keeps its labels when DIET gets them right (`make nlu-eval` is unchanged)."""
+    taken = [(text, intent) for text, intent in _labelled(ROOT / "tests" / "nlu")
+             if quick_reply_intent(text, intent, 0.9)]
+    assert taken == []
+
+
+@pytest.mark.parametrize(
+    ("text", "offered", "option"),
+    [("优先派送", None, d.PRIORITY), ("帮我加急", None, d.PRIORITY), ("送到驿站我自己取", None, d.PICKUP),
+     ("3", (d.PICKUP, d.KEEP_WAITING, d.REDIRECT), d.REDIRECT), ("3", None, None), ("你好", None, None)],
+)  # fmt: skip
+def test_parse_choice(text: str, offered: tuple[str, ...] | None, option: str | None) -> None:
+    assert d.parse_choice(text, offered) == option
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_asking_again_says_what_is_known_and_what_is_missing(lang: str) -> None:
+    text = d.ask_again((d.PRIORITY, d.KEEP_WAITING), "SF1648547086646", "TK-20261123-0001", lang)
+    assert "SF1648547086646" in text and "TK-20261123-0001" in text
+    assert f"1 {d.title(d.PRIORITY, lang)}" in text and f"2 {d.title(d.KEEP_WAITING, lang)}" in text
+    last = d.ask_again((d.PRIORITY,), "SF1", "TK-1", lang, last=True)
+    assert ("human agent" in last) if lang == "en" else ("转人工" in last)
+    assert "TK-1" in d.gave_up("SF1", "TK-1", lang)

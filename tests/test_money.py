@@ -39,6 +39,38 @@ from bot.money import parse_amount, parse_share
         ("东西大概两千块钱吧", "2000"),
         ("花了2000多", "2000"),
         ("0元", "0"),
+        # approximate words give the amount named; a spoken range its lower end
+        ("两千出头", "2000"),
+        ("一千五左右", "1500"),
+        ("大概三百来块", "300"),
+        ("about 1,200 yuan", "1200"),
+        ("not more than 500", "500"),
+        ("around 2k", "2000"),
+        ("2000ish", "2000"),
+        ("2000 or so", "2000"),
+        ("一两千", "1000"),
+        ("五六百", "500"),
+        ("两三百块", "200"),
+        ("一千二三", "1200"),
+        ("两千三四百", "2300"),
+        ("万把块", "10000"),
+        ("千把块钱", "1000"),
+        ("百来块", "100"),
+        # English number words with a scale or a money word
+        ("two thousand", "2000"),
+        ("two thousand five hundred", "2500"),
+        ("fifteen hundred", "1500"),
+        ("twenty-five hundred", "2500"),
+        ("a thousand", "1000"),
+        ("a grand", "1000"),
+        ("one hundred and fifty yuan", "150"),
+        ("twenty yuan", "20"),
+        ("2 grand", "2000"),
+        ("3 thousand", "3000"),
+        ("1.5 thousand", "1500"),
+        # a count or a time before the amount is skipped
+        ("about 2 weeks ago, 500 yuan", "500"),
+        ("3 pieces, 300 bucks", "300"),
     ],
 )
 def test_parse_amount(text: str, expected: str) -> None:
@@ -61,6 +93,12 @@ def test_parse_amount(text: str, expected: str) -> None:
         "SF1234567890123",
         "13812345678",
         "重2kg",
+        "two weeks",
+        "a couple hundred",
+        "a few thousand",
+        "hundred",
+        "2 pm",
+        "几百块",
     ],
 )
 def test_parse_amount_none(text: str) -> None:
@@ -92,12 +130,23 @@ def test_parse_amount_takes_first_amount_and_rounds_to_cents() -> None:
         ("20", "0.2"),
         ("1", "1"),
         ("0", "0"),
+        ("七八成", "0.7"),
+        ("两三成", "0.2"),
+        ("百分之二三十", "0.2"),
+        ("about 30", "0.3"),
+        ("30 or so", "0.3"),
+        ("around 40%", "0.4"),
+        ("about half", "0.5"),
+        ("a third", "0.3333"),
+        ("two thirds", "0.6667"),
+        ("three quarters", "0.75"),
+        ("total loss", "1"),
     ],
 )
 def test_parse_share(text: str, expected: str) -> None:
     assert parse_share(text) == Decimal(expected)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "坏了", "150", "150%", "七八成", "SF123456789012"])
+@pytest.mark.parametrize("text", ["", "abc", "坏了", "150", "150%", "七九成", "SF123456789012"])
 def test_parse_share_none(text: str) -> None:
     assert parse_share(text) is None
