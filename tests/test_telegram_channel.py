@@ -15,7 +15,6 @@ import itertools
 import json
 import logging
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,6 +43,7 @@ from connectors.telegram import (
 )
 from tests.fake_telegram import FakeTelegram, small_jpeg
 from tests.redis_support import REDIS_URL
+from tests.sanic_server import BlueprintServer
 
 TOKEN = "123456789:AAE-test_Token-0123456789abcdefghij"
 BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
@@ -91,44 +91,21 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = 
         time.sleep(0.02)
 
 
-class ChannelServer:
-    """The channel's blueprint alone on a real Sanic server (own thread, own loop)."""
+class ChannelServer(BlueprintServer):
+    """The Telegram channel alone on a real Sanic server; ``recorder`` stands in for Rasa."""
 
     def __init__(self, channel: TelegramInput, recorder: Recorder) -> None:
-        self.channel, self.recorder = channel, recorder
-        self.loop = asyncio.new_event_loop()
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._server: Any = None
-        self.client = httpx.Client(base_url=self.url, timeout=10)
-
-    async def _start(self) -> None:
-        app = Sanic(f"telegram_test_{secrets.token_hex(4)}", configure_logging=False)
-        app.blueprint(self.channel.blueprint(self.recorder), url_prefix="/webhooks/telegram")
-        # create_server already awaits the AsyncioServer, which starts listening
-        self._server = await app.create_server(sock=self._sock, return_asyncio_server=True, access_log=False)
-        await self._server.startup()
-        await self._server.before_start()
-        await self._server.after_start()
-
-    async def _stop(self) -> None:
-        await self._server.before_stop()
-        self._server.close()
-        await self._server.wait_closed()
-        await self._server.after_stop()
+        super().__init__(channel, recorder)
+        self.recorder = recorder
+        self.client = httpx.Client(base_url=self.base, timeout=10)
 
     def __enter__(self) -> ChannelServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(15)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
+        super().__exit__(*exc)
 
     def post(self, update: Any = None, *, secret: str | None = SECRET, raw: Any = None) -> httpx.Response:
         headers = {"Content-Type": "application/json"}
@@ -139,7 +116,7 @@ class ChannelServer:
 
     def run(self, coro: Awaitable[Any]) -> Any:
         """Run a coroutine in the server's loop (where the channel's bot lives)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+        return self.call(coro)
 
 
 def make_channel(fake: FakeTelegram, token: str = TOKEN, **extra: str) -> TelegramInput:
@@ -619,7 +596,7 @@ def test_set_webhook_command(fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 def test_poll_mode_forwards_updates_through_the_webhook(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
     fake.queue_update(message_update(chat, text="/start"))
     config = TelegramConfig.from_mapping({"token": TOKEN, "secret_token": SECRET, "base_url": fake.url}, env={})
-    assert asyncio.run(poll(config, server.url, max_batches=1)) == 0
+    assert asyncio.run(poll(config, server.base, max_batches=1)) == 0
     (message,) = server.recorder.wait(1)
     assert message.text == "/greet" and message.sender_id == str(chat)
     assert fake.calls_to("deleteWebhook")[0].json("drop_pending_updates") is False
