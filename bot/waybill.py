@@ -8,8 +8,15 @@ live in :mod:`bot.waybill_intl` and are checked with their check digits.
 Customers type numbers in many ways, and all of these are understood: full-width
 characters (``ＳＦ１２３…``), lower case, spaces or dashes inside the number
 (``SF 1234-5678-9012 3``), and the letter O typed for 0 or I/l typed for 1 in
-places where the layout requires a digit. Chinese mobile numbers (``1[3-9]`` and
-nine more digits, with or without ``86``) are never taken for waybill numbers.
+places where the layout requires a digit. Other numbers in the same message are
+kept out: Chinese mobile numbers (``1[3-9]`` and nine more digits, with or without
+``86``), landlines typed with their area code (``021-62345678``), 400/800 service
+hotlines (``400-811-1111``) and the assistant's own ticket numbers
+(``TK-20261123-0042``) are never waybills; no number is cut out of a
+dash-joined identifier such as an order number (``112-1234567-1234567``); stray
+digits typed next to a Chinese carrier's number are not joined to it
+(``77999759850677 2件``); and digits typed straight before a Chinese date or counter
+word belong to that word (``SF127327544379211月18日`` holds ``SF1273275443792``).
 
 :func:`find_waybills` is what the NLU pipeline uses: the span it reports (``raw``,
 ``start``, ``end``) is exactly how the entity is annotated in the training data.
@@ -88,10 +95,26 @@ _STRICT_STARTS = frozenset(
 ) | {(length, letter) for length in range(MIN_LENGTH, MAX_LENGTH + 1) for letter in "OIL"}
 """The same pairs, for layouts other than the loose ones."""
 
-_PHONE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
-"""A Chinese mobile number (optionally with the country code): never a waybill."""
+_PHONE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}|[48]00[0-9]{7}")
+"""A Chinese mobile number (optionally with the country code) or a 400/800 service
+hotline (``400-811-1111``, ten digits): never a waybill."""
 
-_PHONE_LENGTHS = (11, 13, 15)
+_PHONE_LENGTHS = (10, 11, 13, 15)
+
+_DOMESTIC = frozenset(_CHINA_FORMATS)
+"""Layouts of Chinese carriers: a piece of digits that fits one is a number on its own."""
+
+_DOMESTIC_MIN_LENGTH = min(fmt.min_len for fmt in _CHINA_FORMATS)
+
+_TICKET = re.compile(r"(?<![0-9A-Za-z])TK[-\uff0d][0-9]{8}[-\uff0d][0-9]{4,}(?![0-9A-Za-z])", re.IGNORECASE)
+"""The assistant's own ticket numbers (``TK-20261123-0042``, see ``bot.tickets``): never waybills."""
+
+_UNITS = "年月日号號点點时時分秒元块塊件个個天周週次箱"
+"""Chinese date and counter words that customers type straight after a number."""
+
+_MAX_LEFT_OFF = 2
+"""A dash-joined group of digits is cut only to leave off this many characters or fewer
+(a parcel counter as in ``JDVA…-1-1``)."""
 
 _MISTYPED_DIGITS = str.maketrans("OIL", "011")
 _MAX_FIXES = 4
@@ -105,7 +128,8 @@ _FIXES = tuple(dict.fromkeys(fix for fmt in _FORMATS for fix in fmt.fixes))
 
 _STRIP = re.compile(r"[\s\-_\u2010-\u2015\u2212]+")
 _TOKEN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
-_GAP = "[ \t\u00a0\u3000]"
+_GAP_CHARS = " \t\u00a0\u3000"
+_GAP = f"[{_GAP_CHARS}]"
 _JOINER = re.compile(rf"{_GAP}{{1,3}}|{_GAP}?[-_\u2010-\u2015\u2212\uff0d\uff3f]{_GAP}?")
 """What may separate two groups of one number: up to three spaces, or one dash."""
 
@@ -271,29 +295,73 @@ def _analyse(number: str) -> tuple[str, tuple[NumberFormat, ...]]:
 
 # --- scanning free text ---------------------------------------------------------------
 
-_Token = tuple[int, int, str]
-"""One piece of a run: start offset, end offset, normalised text."""
+_Token = tuple[int, int, str, bool]
+"""One piece of a run: start offset, end offset, normalised text, and whether a dash
+(rather than spaces) joins it to the previous piece."""
 
 _Found = tuple[int, int, str, tuple[NumberFormat, ...]]
 """A number found in a run: start offset, end offset, number, layouts."""
 
 
 def _runs(text: str) -> list[list[_Token]]:
-    """Cut a message into runs of letter/digit pieces joined by spaces or dashes."""
+    """Cut a message into runs of letter/digit pieces joined by spaces or dashes.
+
+    Ticket numbers are left out, and end a run. A piece typed straight before a
+    Chinese date or counter word loses the digits that belong to that word (see
+    :func:`_unglue`).
+    """
     runs: list[list[_Token]] = []
     current: list[_Token] = []
+    tickets = [match.span() for match in _TICKET.finditer(text)] if "-" in text or "\uff0d" in text else []
     for match in _TOKEN.finditer(text):
+        if any(start <= match.start() < end for start, end in tickets):
+            if current:
+                runs.append(current)
+                current = []
+            continue
         piece = match.group()
         if not piece.isascii():
             piece = unicodedata.normalize("NFKC", piece)
-        token = (match.start(), match.end(), piece.upper())
-        if current and not _JOINER.fullmatch(text, current[-1][1], token[0]):
-            runs.append(current)
-            current = []
-        current.append(token)
+        piece = piece.upper()
+        end = match.end()
+        if end < len(text) and text[end] in _UNITS:
+            glued = _unglue(piece, text[end])
+            piece, end = piece[: len(piece) - glued], end - glued
+        dashed = False
+        if current:
+            joiner = _JOINER.fullmatch(text, current[-1][1], match.start())
+            if joiner is None:
+                runs.append(current)
+                current = []
+            else:
+                dashed = bool(joiner.group().strip(_GAP_CHARS))
+        current.append((match.start(), end, piece, dashed))
     if current:
         runs.append(current)
     return runs
+
+
+def _unglue(piece: str, unit: str) -> int:
+    """How many final digits of ``piece`` belong to the date or counter word after it.
+
+    ``SF127327544379211月18日`` is ``SF1273275443792`` sent in the 11th month: when a
+    piece that starts with letters is no number as typed, its last one or two digits
+    (four or two before 年, a year) are left to the word if the rest is a number of a
+    layout with a letter prefix (SF, YT, JT, JD, DPK...). All-digit pieces are never
+    cut: some cut of them may fit another layout by chance.
+
+    Returns:
+        The number of digits to leave off; 0 to keep the piece whole.
+    """
+    if not piece[:1].isalpha() or not piece[-1:].isdigit() or _analyse(piece)[1]:
+        return 0
+    for glued in (4, 2) if unit == "年" else (1, 2):
+        if not piece[-glued:].isdigit():
+            continue
+        formats = _analyse(piece[:-glued])[1]
+        if any(not fmt.loose for fmt in formats):
+            return glued
+    return 0
 
 
 def _scan_run(tokens: list[_Token]) -> list[_Found]:
@@ -301,7 +369,7 @@ def _scan_run(tokens: list[_Token]) -> list[_Found]:
     found: list[_Found] = []
     i = 0
     while i < len(tokens):
-        best = _longest(tokens, i)
+        best = None if _left_off_before(tokens, i) > _MAX_LEFT_OFF else _longest(tokens, i)
         trimmed = _trim_loose(tokens, i, *best) if best else None
         if trimmed is None:
             i += 1
@@ -346,8 +414,15 @@ def _longest(
         with_word = 0 < word_at < count
         if (size, text[0]) not in (_STRICT_STARTS if with_word else _STARTS):
             continue  # no layout of this length starts with this character
+        last = first + count - 1
+        if _left_off_after(tokens, last) > _MAX_LEFT_OFF:
+            continue  # the number would end inside a dash-joined group of digits
         candidate = text[:size]
-        if count > 1 and candidate.isdigit() and _holds_phone(candidate, ends[:count]):
+        if count > 1 and candidate.isdigit() and (
+            _holds_phone(candidate, ends[:count])
+            or _typed_as_landline(tokens, first, last)
+            or _holds_domestic(tokens, first, last)
+        ):
             continue
         number, formats = _analyse(candidate)
         if formats and with_word:
@@ -356,6 +431,73 @@ def _longest(
         if formats:
             return first + count - 1, number, formats
     return None
+
+
+def _digit_junction(tokens: list[_Token], index: int) -> bool:
+    """Tell whether piece ``index`` is joined to the previous one by a dash, digit to digit."""
+    return (
+        0 < index < len(tokens)
+        and tokens[index][3]
+        and tokens[index - 1][2][-1].isdigit()
+        and tokens[index][2][0].isdigit()
+    )
+
+
+def _left_off_before(tokens: list[_Token], first: int) -> int:
+    """Characters of a dash-joined group of digits left off when a number starts at ``first``.
+
+    ``112-1234567-1234567`` is one identifier (an order number): no number starts at
+    its second group. Zero when piece ``first`` does not continue such a group.
+    """
+    size = 0
+    while _digit_junction(tokens, first):
+        first -= 1
+        size += len(tokens[first][2])
+    return size
+
+
+def _left_off_after(tokens: list[_Token], last: int) -> int:
+    """Characters of a dash-joined group of digits left off when a number ends at ``last``."""
+    size = 0
+    while _digit_junction(tokens, last + 1):
+        last += 1
+        size += len(tokens[last][2])
+    return size
+
+
+def _typed_as_landline(tokens: list[_Token], first: int, last: int) -> bool:
+    """Tell whether pieces ``first`` to ``last`` are a Chinese landline typed with its area code.
+
+    ``021-62345678`` or ``0755 8600 1234``: an area code (0 and two or three more
+    digits) typed apart, then seven or eight digits. Without the gap the number is
+    left to the layouts (DHL Express and FedEx take 11 and 12 digits).
+    """
+    area = tokens[first][2]
+    rest = _joined(tokens, first + 1, last)
+    return (
+        last - first <= 2
+        and 3 <= len(area) <= 4
+        and area[0] == "0"
+        and area[1] != "0"
+        and 7 <= len(rest) <= 8
+    )
+
+
+def _holds_domestic(tokens: list[_Token], first: int, last: int) -> bool:
+    """Tell whether one of the pieces ``first`` to ``last`` is a Chinese carrier's number.
+
+    A customer types ``77999759850677 2件`` or ``2026-11-23 78892822123917``: the
+    14 digits are a number on their own, and joining the stray digits to them would
+    make a different (and often valid-looking) number. Long numbers typed in groups,
+    such as ``420 22153 9101026837331000039521``, are not affected: no Chinese layout
+    is that long.
+    """
+    for token in tokens[first : last + 1]:
+        piece = token[2]
+        if len(piece) >= _DOMESTIC_MIN_LENGTH and piece.isdigit():
+            if any(fmt in _DOMESTIC for fmt in _formats_for(piece)):
+                return True
+    return False
 
 
 def _holds_phone(digits: str, ends: list[int]) -> bool:

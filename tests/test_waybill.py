@@ -141,6 +141,7 @@ INVALID = [
     "9400111998765432109873",  # IMpb N, wrong check digit
     "9261290098765432101239",  # IMpb C, wrong check digit
     "13812345678",  # mobile phone number
+    "4008111111",  # 400 service hotline (else a DHL Express number with a valid check digit)
     "8613812345678",  # mobile phone number with country code (else a 13-digit EMS layout)
     "008613812345678",  # mobile phone number with 0086
     "sf1234567890123",  # not normalised: carriers_for is a pure check
@@ -372,6 +373,52 @@ def test_line_breaks_and_wide_gaps_end_a_number():
 def test_mobile_numbers_are_never_waybills(text):
     assert find_waybills(text) == []
     assert not is_waybill(text)
+
+
+OTHER_NUMBERS = [
+    # (message, the waybill numbers a person sees in it)
+    ("客服电话400-811-1111一直打不通", []),  # service hotlines, however typed
+    ("call 400 811 1111", []),
+    ("热线4008111111", []),
+    ("800-820-8820", []),
+    # landlines typed with their area code (else 11 or 12 digits: DHL Express, FedEx by chance)
+    ("座机021-62345678", []),
+    ("tel 0755 8600 1234", []),
+    ("010-6234-5678", []),
+    ("收件电话 0571-88123456 单号 78353670650988", ["78353670650988"]),
+    # digits joined by dashes belong together: no number is cut out of an order number
+    ("amazon order 112-1234567-1234567", []),  # 1234567-1234567 is 14 digits (DHL eCommerce)
+    ("112-7654321-7654321", []),
+    ("拼多多订单 241123-056789012345678", []),
+    ("2026-11-23-78892822123917", []),  # a date glued to a number with a dash stays one thing
+    ("JDVB01046394058-1-1-", ["JDVB01046394058"]),  # ... except a parcel counter of one or two digits
+    ("3-78353670650988", ["78353670650988"]),
+    # the assistant's own ticket numbers
+    ("工单TK-20261124-0310进度", []),  # 20261124-0310 has a valid FedEx check digit
+    ("tk-20261124-0310 78353670650988", ["78353670650988"]),
+    # a Chinese carrier's number typed whole is not glued to stray digits around it
+    ("77999759850677 2件", ["77999759850677"]),  # 15 digits: a valid FedEx Ground number
+    ("43123456789012 2件", ["43123456789012"]),  # 15 digits from 43: STO or Yunda
+    ("2 9804176705477", ["9804176705477"]),  # 14 digits: DHL eCommerce
+    ("2026-11-23 78892822123917", ["78892822123917"]),
+    ("postcode 518000 78353670650988", ["78353670650988"]),
+    ("7366 7827 7117 53", ["7366 7827 7117 53"]),  # typed in groups: still one number
+    # digits typed straight before a Chinese date or counter word belong to it
+    ("SF127327544379211月18日发货", ["SF1273275443792"]),
+    ("SF12345678901232件", ["SF1234567890123"]),
+    ("YT87534967407402026年寄的", ["YT8753496740740"]),  # not YunExpress YT + 16 digits
+    ("JDVB0104639405811月", ["JDVB01046394058"]),
+    ("SF1648547086646号那单", ["SF1648547086646"]),  # nothing to leave off
+    ("EA030383286CN11月", ["EA030383286CN"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), OTHER_NUMBERS)
+def test_other_numbers_next_to_waybills(text, expected):
+    found = find_waybills(text)
+    assert [m.raw for m in found] == expected
+    for match in found:
+        assert text[match.start : match.end] == match.raw
 
 
 def test_phone_and_waybill_in_one_message():
