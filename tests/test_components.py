@@ -45,6 +45,44 @@ def test_numbers_become_one_placeholder_and_words_are_normalised(tokenizer):
     assert message.get(TEXT) == "單號ＳＦ１６４８５４７０８６６４６怎麼還沒到 Please"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的件 SF 1648 5470 8664 6 一直没动，电话13812345678",
+        "單號ＳＦ１６４８５４７０８６６４６怎麼還沒到",
+        "sf-1648-5470-8664-6 arrived broken",
+        "JDVC 2538 6443 033 到哪了",
+    ],
+)
+def test_one_waybill_gives_exactly_one_placeholder_token(tokenizer, text):
+    message = parse(tokenizer, text)
+    [entity] = message.get(ENTITIES)
+    tokens = message.get(TOKENS_NAMES[TEXT])
+    lemmas = [t.lemma for t in tokens]
+    assert lemmas.count(WAYBILL_TOKEN) == 1
+    [placeholder] = [t for t in tokens if t.lemma == WAYBILL_TOKEN]
+    assert placeholder.start <= entity["start"] and placeholder.end >= entity["end"]
+    assert placeholder.text == text[placeholder.start:placeholder.end]
+    # Offsets stay ordered and non-overlapping, and no token outside the span is lost.
+    assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:], strict=False))
+    outside = "".join(t.text for t in tokens if t.lemma != WAYBILL_TOKEN)
+    assert outside == text[:placeholder.start] + text[placeholder.end:]
+    assert message.get(TEXT) == text
+
+
+def test_two_waybills_give_two_placeholders(tokenizer):
+    message = parse(tokenizer, "查 sf 1648 5470 8664 6 和 ＪＤＶＣ２５３８６４４３０３３")
+    lemmas = [t.lemma for t in message.get(TOKENS_NAMES[TEXT]) if t.lemma.strip()]
+    assert lemmas == ["查", WAYBILL_TOKEN, "和", WAYBILL_TOKEN]
+
+
+def test_grouped_number_reads_like_a_plain_one(tokenizer):
+    """The featurizers see the same lemmas whatever way the number was typed."""
+    typed = [t.lemma for t in parse(tokenizer, "单号 SF 1648-5470-8664 6 破损了").get(TOKENS_NAMES[TEXT])]
+    plain = [t.lemma for t in parse(tokenizer, "单号 SF1648547086646 破损了").get(TOKENS_NAMES[TEXT])]
+    assert typed == plain
+
+
 def test_no_number_no_entity(tokenizer):
     message = parse(tokenizer, "我的快递到哪了")
     assert message.get(ENTITIES, []) == []
