@@ -32,6 +32,11 @@ complaint hotline is not anger by itself.
 
 ``legal`` is set by an un-negated legal threat (律师, 起诉, 法院, ``sue``, ``lawyer``,
 ``court``), which hands the conversation to a human on its own.
+
+This lexicon is precise but misses anger without angry words (sarcasm, rhetorical
+questions, ultimatums, blame). The trained model in :mod:`bot.anger_model` reads these
+signals as features next to character n-grams; its per-message score, on this module's
+scale, replaces :func:`score` in :func:`conversation_score` when the NLU parse data has it.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ _NEGATABLE: Final = frozenset(
 REASON_ORDER: Final = (
     "legal_threat", "threat_complaint", "threat_public", "threat_leave", "insult", "profanity", "anger_word",
     "anger_emoji", "accusation", "frustration", "complaint_enquiry", "intensity_punctuation", "repeated_chars",
-    "all_caps", "negated", "rising", "repeated_complaint", "repeated_message",
+    "all_caps", "model", "negated", "rising", "repeated_complaint", "repeated_message",
 )
 """Every reason code, in the order :attr:`AngerResult.reasons` lists them."""
 
@@ -386,12 +391,23 @@ def _same_message(a: str, b: str) -> bool:
     return bool(a_key) and a_key == b_key
 
 
-def conversation_score(texts: Sequence[str], config: AngerConfig = DEFAULT) -> AngerResult:
+def _model_or_lexicon(model: object, lexicon: AngerResult) -> float:
+    """The model's score when it is a finite number (clipped to [0, 1]), else the lexicon's."""
+    if isinstance(model, bool) or not isinstance(model, (int, float)) or not math.isfinite(model):
+        return lexicon.score
+    return min(1.0, max(0.0, float(model)))
+
+
+def conversation_score(
+    texts: Sequence[str], config: AngerConfig = DEFAULT, scores: Sequence[float | None] | None = None
+) -> AngerResult:
     """Score rising frustration over the customer's recent messages (oldest first).
 
-    The rule, over the last ``rising_window`` messages:
+    A message's score is the trained model's (``scores``, from the NLU parse data, see
+    :mod:`bot.anger_model`) when there is one, else the lexicon's :func:`score`. The rule,
+    over the last ``rising_window`` messages:
 
-    1. Start from the latest message's :func:`score`.
+    1. Start from the latest message's score.
     2. ``rising``: add ``rising_boost`` when the scores never fall from one message to
        the next and the last is at least ``rising_min_delta`` above the first.
     3. ``repeated_complaint``: when the latest message is a complaint (scores at least
@@ -402,29 +418,43 @@ def conversation_score(texts: Sequence[str], config: AngerConfig = DEFAULT) -> A
        "我的快递呢" three times counts even without angry words.
 
     The result is capped at 1; ``legal`` is set when any message in the window makes a
-    legal threat. Reasons are the latest message's plus the rules that fired.
+    legal threat (always the lexicon's call). Reasons are the latest message's lexicon
+    reasons, ``model`` when the model alone found the latest message angry, and the rules
+    that fired.
 
     Args:
         texts: The customer's messages, oldest first (non-strings count as empty).
         config: Weights and threshold.
+        scores: The model's score of each of ``texts`` (same order and length, on this
+            module's scale), ``None`` for a message without one; ``None`` for no model.
 
     Returns:
         The conversation's anger.
+
+    Raises:
+        ValueError: ``scores`` and ``texts`` differ in length.
     """
-    window = [t if isinstance(t, str) else "" for t in list(texts)[-int(config.rising_window) :]]
+    texts = list(texts)
+    model = list(scores) if scores is not None else [None] * len(texts)
+    if len(model) != len(texts):
+        raise ValueError(f"{len(model)} scores for {len(texts)} messages")
+    size = int(config.rising_window)
+    window = [t if isinstance(t, str) else "" for t in texts[-size:]]
     if not window:
         return _result(0.0, (), False, config)
     results = [score(t, config) for t in window]
+    values = [_model_or_lexicon(m, r) for m, r in zip(model[-size:], results, strict=True)]
     latest = results[-1]
-    value = latest.score
+    value = values[-1]
     reasons = list(latest.reasons)
-    scores = [r.score for r in results]
-    if len(scores) >= 2 and all(b >= a for a, b in zip(scores, scores[1:], strict=False)):
-        if scores[-1] - scores[0] >= config.rising_min_delta:
+    if value >= config.threshold and not latest.angry:
+        reasons.append("model")
+    if len(values) >= 2 and all(b >= a for a, b in zip(values, values[1:], strict=False)):
+        if values[-1] - values[0] >= config.rising_min_delta:
             value += config.rising_boost
             reasons.append("rising")
-    complaints = sum(1 for s in scores if s >= config.repeat_floor)
-    if latest.score >= config.repeat_floor and complaints >= 2:
+    complaints = sum(1 for v in values if v >= config.repeat_floor)
+    if values[-1] >= config.repeat_floor and complaints >= 2:
         value += config.repeat_boost * (complaints - 1)
         reasons.append("repeated_complaint")
     repeats = sum(1 for t in window[:-1] if _same_message(t, window[-1]))
