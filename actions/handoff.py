@@ -2,8 +2,16 @@
 
 ``action_assess_handoff`` is the custom slot mapping of ``handoff_due``: it runs on
 every customer message and applies :func:`bot.handoff.decide` (anger, legal
-threats, fallbacks in a row, the same question again, a claim above the cap or a
-refused offer, a level-1 incident, an explicit request). A rule then runs
+threats, a claim above the cap or a refused offer, a level-1 incident, an explicit
+request, and loops: off-topic or unclear messages in a row, no progress). A loop
+first sets ``handoff_offer_due``, and ``action_offer_handoff`` offers a person
+(buttons 转人工 / 继续); the next message takes it (handed over with the loop's
+reason), declines it, or, still getting nowhere, is handed over as ``stuck``. Anger is the trained model's
+score of each recent message, read from the parse data the NLU pipeline left on the
+user events (``components/anger_classifier.py``), put through the lexicon's
+conversation rules (rising frustration, repeated complaints, legal threats) by
+:func:`bot.anger.conversation_score`; a message without a model score is read by the
+lexicon. A rule then runs
 ``action_handoff``, which opens or updates the conversation's ``handoff`` ticket
 with a summary for the agent, tells the customer what happens next, and pauses
 the bot (``ConversationPaused``); the agent console takes it from there.
@@ -23,7 +31,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.language import language_of
 from bot.anger import conversation_score
-from bot.handoff import Signals, Trigger, customer_notice, decide, expected_wait, next_opening
+from bot.handoff import Signals, Trigger, customer_notice, decide, expected_wait, next_opening, request_key
 from bot.handoff_summary import HandoffContext, agent_summary
 from bot.policy import ticket_deadlines
 from bot.tickets import Ticket, TicketStatus, TicketType
@@ -35,23 +43,112 @@ RECENT = 10
 SHOWN_SLOTS = ("waybill", "claim_waybill", "claim_part", "claim_description", "claim_extent", "claim_value",
                "claim_packaging_kept", "ticket_id", "language")  # fmt: skip
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+OFFER_ACTION = "action_offer_handoff"
 
 
-def _recent(tracker: Tracker) -> tuple[list[str | None], list[str], list[str]]:
-    """Intents and texts of the customer's recent messages and the bot's recent replies, oldest first."""
+def model_score(parse_data: Any) -> float | None:
+    """The anger model's score in a message's parse data (``components/anger_classifier.py``), if any."""
+    found = parse_data.get("anger") if isinstance(parse_data, dict) else None
+    value = found.get("score") if isinstance(found, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _recent(tracker: Tracker) -> tuple[list[str | None], list[str], list[str], list[float | None]]:
+    """The customer's recent messages and the bot's recent replies, oldest first.
+
+    Returns:
+        The customer's intents, texts and anger-model scores (``None`` where the parse
+        data has none), and the bot's texts.
+    """
     intents: list[str | None] = []
     texts: list[str] = []
+    scores: list[float | None] = []
     bot: list[str] = []
     for event in tracker.events or []:
         if event.get("event") == "user":
             text = event.get("text") or ""
             if text.startswith("/"):
                 continue  # channel commands such as /send_photo are not things the customer said
-            intents.append(((event.get("parse_data") or {}).get("intent") or {}).get("name"))
+            parse_data = event.get("parse_data") or {}
+            intents.append((parse_data.get("intent") or {}).get("name"))
             texts.append(text)
+            scores.append(model_score(parse_data))
         elif event.get("event") == "bot" and event.get("text"):
             bot.append(event["text"])
-    return intents[-RECENT:], texts[-RECENT:], bot[-RECENT:]
+    latest = model_score(tracker.latest_message)
+    if latest is not None and texts and texts[-1] == (tracker.latest_message.get("text") or ""):
+        scores[-1] = latest  # the message being handled, as the NLU pipeline scored it
+    return intents[-RECENT:], texts[-RECENT:], bot[-RECENT:], scores[-RECENT:]
+
+
+def message_key(parse_data: Any) -> str | None:
+    """What a message asks (:func:`bot.handoff.request_key`): its intent, FAQ question and entities."""
+    if not isinstance(parse_data, dict):
+        return None
+    intent = (parse_data.get("intent") or {}).get("name")
+    selected = ((parse_data.get("response_selector") or {}).get(intent or "") or {}).get("response") or {}
+    values = [e.get("value") for e in parse_data.get("entities") or [] if isinstance(e, dict)]
+    return request_key(selected.get("intent_response_key") or intent, values)
+
+
+def _loop_signals(tracker: Tracker) -> Dict[str, Any]:
+    """The :class:`Signals` fields of the loop rules, aligned with :func:`_recent`'s customer messages.
+
+    Walks the events once: what each customer message asks, whether a form was asking
+    when it came, which form questions the bot asked after it, whether the bot offered
+    a person after it. A hand-back by an agent (``resume``) starts afresh.
+    """
+    keys: list[str | None] = []
+    in_form: list[bool] = []
+    asks: list[list[str]] = []
+    offered: list[bool] = []
+    start = 0
+    active = requested = action = None
+    asked_in_action = False
+    for event in tracker.events or []:
+        kind = event.get("event")
+        if kind == "user":
+            if (event.get("text") or "").startswith("/"):
+                continue
+            keys.append(message_key(event.get("parse_data")))
+            in_form.append(active is not None)
+            asks.append([])
+            offered.append(False)
+        elif kind == "active_loop":
+            active = event.get("name")
+        elif kind == "slot" and event.get("name") == "requested_slot":
+            requested = event.get("value")
+        elif kind == "action":
+            action, asked_in_action = event.get("name"), False
+            if action == OFFER_ACTION and offered:
+                offered[-1] = True
+        elif kind == "bot" and asks and action and action == active and requested and not asked_in_action:
+            asks[-1].append(f"{action}:{requested}")  # one question per run of the form
+            asked_in_action = True
+        elif kind == "resume":
+            start = len(keys)
+    cut = max(len(keys) - RECENT, 0)
+    keys, in_form, asks, offered = keys[cut:], in_form[cut:], asks[cut:], offered[cut:]
+    start = max(start - cut, 0)
+    offers = [i for i, made in enumerate(offered) if made and i >= start]
+    pending = bool(offers) and offers[-1] == len(keys) - 2
+    resolved = offers[:-1] if pending else offers
+    since = max(start, resolved[-1] + 1 if resolved else 0)
+    counts: Dict[str, int] = {}
+    for questions in asks[since:]:
+        for question in questions:
+            counts[question] = counts.get(question, 0) + 1
+    offer = None
+    if pending:
+        due = tracker.get_slot("handoff_trigger")
+        due = due if isinstance(due, dict) else {}
+        reason = str(due.get("reason") or "stuck")
+        level = int(due.get("level") or services.policy().handoff.levels.get(reason, 3))
+        offer = Trigger(reason, level, str(due.get("detail") or ""))
+    return {
+        "keys": keys, "in_form": in_form, "since": since, "form_asks": max(counts.values(), default=0),
+        "offer": offer, "offered_before": bool(resolved),
+    }  # fmt: skip
 
 
 def _open_tickets(sender_id: str) -> list[Ticket]:
@@ -60,8 +157,10 @@ def _open_tickets(sender_id: str) -> list[Ticket]:
 
 async def signals_of(tracker: Tracker) -> tuple[Signals, list[Ticket]]:
     """What the conversation shows, for :func:`bot.handoff.decide`, and its open tickets."""
-    intents, texts, _ = _recent(tracker)
-    anger = conversation_score(texts) if texts else None
+    intents, texts, _, scores = _recent(tracker)
+    # the model's per-message scores (parse data) with the lexicon's conversation rules and legal threats;
+    # a message without a model score (older model, text injected by a channel) is read by the lexicon
+    anger = conversation_score(texts, scores=scores) if texts else None
     try:
         tickets = await asyncio.to_thread(_open_tickets, tracker.sender_id)
     except Exception as exc:  # tickets unavailable: decide on the conversation alone
@@ -75,12 +174,18 @@ async def signals_of(tracker: Tracker) -> tuple[Signals, list[Ticket]]:
         legal_threat=bool(anger and anger.legal),
         claim_reason=claims[-1].decision.reason_code if claims else None,
         ticket_levels=[t.level for t in tickets if t.type is not TicketType.HANDOFF],
+        **_loop_signals(tracker),
     )
     return signals, tickets
 
 
 class ActionAssessHandoff(Action):
-    """Custom slot mapping of ``handoff_due``: whether this message should go to a human."""
+    """Custom slot mapping of ``handoff_due``: whether this message should go to a human.
+
+    Also of ``handoff_offer_due``: whether the bot should offer a person first (a loop,
+    :func:`bot.handoff.loop_trigger`); ``handoff_trigger`` then holds the offer, which
+    the next message accepts, declines or ignores.
+    """
 
     def name(self) -> str:
         """Action name used in the domain."""
@@ -89,18 +194,42 @@ class ActionAssessHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        """Sets ``handoff_due`` (and ``handoff_trigger``) from the policy's rules."""
+        """Sets ``handoff_due`` or ``handoff_offer_due`` (and ``handoff_trigger``) from the policy's rules."""
         text = tracker.latest_message.get("text") or ""
         if text.startswith("/") or tracker.is_paused():
             return []
         signals, _ = await signals_of(tracker)
         # claim outcomes hand over right when the claim is filed (action_submit_damage_claim), not later
         trigger = decide(replace(signals, claim_reason=None), services.policy())
+        stale = [SlotSet(name, False) for name in ("handoff_due", "handoff_offer_due") if tracker.get_slot(name)]
         if trigger is None or trigger.reason == "explicit_request":
             # an explicit request is routed by its intent; nothing else is due
-            return [] if not tracker.get_slot("handoff_due") else [SlotSet("handoff_due", False)]
+            return stale
         value = {"reason": trigger.reason, "level": trigger.level, "detail": trigger.detail}
-        return [SlotSet("handoff_due", True), SlotSet("handoff_trigger", value)]
+        if trigger.offer:
+            due = "handoff_offer_due"
+            value["offer"] = True
+        else:
+            due = "handoff_due"
+        return [*(e for e in stale if e["name"] != due), SlotSet(due, True), SlotSet("handoff_trigger", value)]
+
+
+class ActionOfferHandoff(Action):
+    """Offers the customer a person (buttons 转人工 / 继续), saying why; the next message answers it."""
+
+    def name(self) -> str:
+        """Action name used in the domain."""
+        return OFFER_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Utters the offer for the trigger's reason (off-topic/unclear, or no progress)."""
+        due = tracker.get_slot("handoff_trigger")
+        reason = due.get("reason") if isinstance(due, dict) else None
+        response = "utter_offer_human_fallbacks" if reason == "fallbacks" else "utter_offer_human_stuck"
+        dispatcher.utter_message(response=response)
+        return []
 
 
 def _record(tracker: Tracker, trigger: Trigger, summary: str, tickets: list[Ticket]) -> Ticket:
@@ -142,7 +271,7 @@ class ActionHandoff(Action):
             trigger = Trigger(str(due["reason"]), int(due.get("level") or 3), str(due.get("detail") or ""))
         else:
             trigger = decide(signals, policy) or Trigger("explicit_request", policy.handoff.levels["explicit_request"])
-        intents, texts, bot_texts = _recent(tracker)
+        intents, texts, bot_texts, _ = _recent(tracker)
         slots = {name: tracker.get_slot(name) for name in SHOWN_SLOTS}
         context = HandoffContext(
             trigger=trigger, anger=signals.anger, intents=intents, customer_texts=texts, bot_texts=bot_texts,

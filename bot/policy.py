@@ -98,8 +98,7 @@ class BusinessHours:
 
 
 HANDOFF_REASONS = (
-    "legal_threat", "incident", "anger", "above_cap", "offer_rejected", "fallbacks", "repeated_question",
-    "explicit_request",
+    "legal_threat", "incident", "anger", "above_cap", "offer_rejected", "fallbacks", "stuck", "explicit_request",
 )  # fmt: skip
 """Why a conversation goes to a human; the order breaks ties between equally urgent reasons."""
 
@@ -111,8 +110,9 @@ class HandoffPolicy:
     Attributes:
         anger_threshold: Anger score (0..1) at or above which a customer is handed over.
         anger_level_1_threshold: Anger score at or above which the ticket is level 1.
-        fallbacks_in_a_row: "I didn't understand" replies in a row that hand over.
-        same_question_times: The same question asked this many times hands over.
+        fallbacks_in_a_row: Unclear or off-topic messages in a row after which a person is offered.
+        same_question_times: The same question, the same request rephrased, or a form question
+            asked this many times without progress: the conversation is ``stuck`` and a person offered.
         levels: Ticket level per reason in :data:`HANDOFF_REASONS` (``anger`` below the level-1 threshold).
         wait_per_chat: Expected handling time per waiting chat, for the wait the customer is told.
     """

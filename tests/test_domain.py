@@ -52,3 +52,20 @@ def test_contract_intents_declared():
 @pytest.mark.parametrize("key", FAQ_KEYS)
 def test_every_faq_has_a_response(key):
     assert f"utter_faq/{key}" in DOMAIN["responses"]
+
+
+@pytest.mark.parametrize("name", ["utter_offer_human_fallbacks", "utter_offer_human_stuck"])
+def test_offer_of_a_person_has_buttons_the_handoff_rules_understand(name):
+    """The buttons' payloads are read as taking / declining the offer whatever NLU makes of them."""
+    from bot.handoff import offer_answer
+
+    for variation in DOMAIN["responses"][name]:
+        answers = [offer_answer(button["payload"], None) for button in variation.get("buttons") or []]
+        assert answers == ["accept", "decline"], variation
+
+
+@pytest.mark.parametrize("name", ["utter_out_of_scope", "utter_default"])
+def test_off_topic_answers_say_what_the_assistant_can_do(name):
+    for variation in DOMAIN["responses"][name]:
+        text = variation["text"].lower()
+        assert ("快递" in text and "延误" in text) or ("track" in text and "delay" in text), text
