@@ -12,7 +12,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv system services model run shell actions test lint validate pytest stories nlu-eval bench clean
+.PHONY: help venv system services model run shell actions test lint validate pytest stories nlu-eval anger-eval ood-eval bench clean
 
 help:
 	@echo "make run    start the assistant (REST channel + token-protected HTTP API) on embedded defaults"
@@ -63,8 +63,16 @@ nlu-eval: model
 	$(RASA) test nlu --nlu tests/nlu --model models --out results/nlu --no-plot
 	$(PY) scripts/check_nlu.py results/nlu
 
-test: system services lint validate model pytest stories nlu-eval
-	@$(PY) scripts/report_skips.py results/pytest-skips.json
+# The anger model (a component of the Rasa model) on its held-out split and on SMP2020-EWECT dev.
+anger-eval: model
+	$(PY) scripts/check_anger.py
+
+# Off-topic messages (held-out tests/ood/) must not get a logistics answer.
+ood-eval: model
+	$(PY) scripts/check_ood.py
+
+test: system services lint validate model pytest stories nlu-eval anger-eval ood-eval
+	@$(PY) scripts/report_skips.py results/pytest-skips.json results/anger-skips.json
 	@echo "make test: all checks passed"
 
 bench: model
