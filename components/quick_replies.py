@@ -80,7 +80,13 @@ class QuickReplyIntentClassifier(StatelessComponent):
             if intent is None:
                 continue
             chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
+            # The choice is certain: the other intents keep their order but not DIET's confidence,
+            # or the FallbackClassifier would call a near tie (e.g. out_of_scope 0.99) ambiguous.
+            ranking = [
+                {**r, PREDICTED_CONFIDENCE_KEY: 0.0}
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) != intent
+            ]
             message.set(INTENT, chosen, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
         return messages

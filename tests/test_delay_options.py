@@ -144,6 +144,7 @@ def test_quick_reply_component_overrides_exact_phrases_and_plain_choices() -> No
     QuickReplyIntentClassifier().process([exact, own_words, sentence])
     assert exact.get(INTENT) == {"name": d.INTENT, "confidence": 1.0}
     assert [r["name"] for r in exact.get(INTENT_RANKING_KEY)] == [d.INTENT, "complain_delay"]
+    assert [r["confidence"] for r in exact.get(INTENT_RANKING_KEY)] == [1.0, 0.0]
     assert own_words.get(INTENT) == {"name": d.INTENT, "confidence": 1.0}
     assert sentence.get(INTENT) == diet
 
@@ -202,3 +203,16 @@ def test_asking_again_says_what_is_known_and_what_is_missing(lang: str) -> None:
     last = d.ask_again((d.PRIORITY,), "SF1", "TK-1", lang, last=True)
     assert ("human agent" in last) if lang == "en" else ("转人工" in last)
     assert "TK-1" in d.gave_up("SF1", "TK-1", lang)
+
+
+def test_a_certain_choice_is_never_an_ambiguous_fallback() -> None:
+    # DIET may be just as sure of something else ("Priority dispatch" looked off-topic to it):
+    # the button phrase must still survive the FallbackClassifier's ambiguity check.
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    ranking = [{"name": "out_of_scope", "confidence": 0.99}, {"name": d.INTENT, "confidence": 0.01}]
+    message = Message({TEXT: "Priority dispatch", INTENT: ranking[0], INTENT_RANKING_KEY: ranking})
+    QuickReplyIntentClassifier().process([message])
+    config = {**FallbackClassifier.get_default_config(), "threshold": 0.5, "ambiguity_threshold": 0.1}
+    FallbackClassifier(config).process([message])
+    assert message.get(INTENT)["name"] == d.INTENT
