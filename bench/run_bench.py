@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import anger_bench  # noqa: E402
+import quality_bench  # noqa: E402
 import wechat_ack_bench  # noqa: E402
 
 from tests.e2e_servers import free_port, wait_for  # noqa: E402
@@ -216,6 +217,10 @@ def main() -> int:
         print("measuring the anger scorer…", flush=True)
         result += "\n\nAnger scorer (angry vs the rest), next to a keyword baseline measured in the same run:\n\n"
         result += anger_bench.run()
+        print("measuring the model's quality on the held-out splits…", flush=True)
+        result += ("\n\nQuality on the held-out splits (never trained on), next to the previous model's "
+                   "figures (`bench/quality_bench.py`):\n\n")
+        result += quality_bench.run(our_model)
         print("measuring the WeChat acknowledgement…", flush=True)
         result += "\n\n" + wechat_ack_bench.run()
         print()

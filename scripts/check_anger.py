@@ -6,8 +6,7 @@ loads; ``make model`` first), read straight from the archive without loading Ras
 ``rasa train`` does.
 
 Bars: F1 >= 0.85 on ``tests/anger/test.tsv`` (the project's own held-out split, never
-trained on) and F1 >= 0.55 (the target is 0.60; see :data:`SMP2020_FLOOR`) on
-``../shared/data/smp2020-ewect/dev.tsv`` (label 1 = angry
+trained on) and F1 >= 0.60 on ``../shared/data/smp2020-ewect/dev.tsv`` (label 1 = angry
 against every other label), read in place and only when present (with ``CI=true`` a missing
 file fails). Evaluation only: neither file is ever used to train or tune the model.
 
@@ -35,9 +34,8 @@ from bot.anger_model import AngerModel, Figures  # noqa: E402
 HELD_OUT = ROOT / "tests" / "anger" / "test.tsv"
 SKIP_REPORT = ROOT / "results" / "anger-skips.json"
 SMP2020_DEV = ROOT.parent / "shared" / "data" / "smp2020-ewect" / "dev.tsv"
-SMP2020_FLOOR = 0.55
-"""Issue 10 asks for 0.60; the model reached 0.594 at its one final check (2026-11-30). This floor
-guards against regression until a model that reaches 0.60 without tuning on the set lands."""
+SMP2020_FLOOR = 0.60
+"""The bar on SMP2020-EWECT dev (general Weibo posts, evaluation only, never tuned on)."""
 BARS = {"held-out (tests/anger/test.tsv)": (HELD_OUT, 0.85), "smp2020-ewect dev": (SMP2020_DEV, SMP2020_FLOOR)}
 
 
