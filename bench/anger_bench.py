@@ -36,18 +36,6 @@ BASELINE_WORDS = ("投诉", "生气", "垃圾", "angry", "!!!", "！！！")
 REPEATS = 5
 
 
-def load_tsv(path: Path, angry_label: str = "1") -> list[tuple[bool, str]]:
-    """Read a ``label<TAB>text`` file with a header; True where the label is ``angry_label``."""
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        next(handle, None)
-        for line in handle:
-            label, _, text = line.rstrip("\n").partition("\t")
-            if text:
-                rows.append((label.strip() == angry_label, text))
-    return rows
-
-
 def baseline(text: str) -> bool:
     """The naive reference: any baseline keyword present."""
     lowered = text.lower()
@@ -137,7 +125,7 @@ def run() -> str:
         if not path.is_file():
             notes.append(f"{name}: skipped, {path.resolve()} not found.")
             continue
-        rows = load_tsv(path)
+        rows = anger_model.load_labelled(path)
         angry = sum(1 for gold, _ in rows if gold)
         for who, classify in (("anger model", model_angry), ("lexicon alone", ours), ("keyword baseline", baseline)):
             lines.append(_row(name, len(rows), angry, who, measure(rows, classify)))

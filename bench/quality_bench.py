@@ -75,7 +75,7 @@ def measure(model: Path) -> dict[str, float]:
     if anger is not None:
         for key, path in (("anger_f1_held_out", check_anger.HELD_OUT), ("anger_f1_smp2020", check_anger.SMP2020_DEV)):
             if path.is_file():
-                figures[key] = check_anger.evaluate(anger, check_anger.load_labelled(path)).f1
+                figures[key] = check_anger.evaluate(anger, anger_model.load_labelled(path)).f1
     return figures
 
 

@@ -262,6 +262,21 @@ def _sigmoid(z: float) -> float:
 # --- data ----------------------------------------------------------------------------------------
 
 
+def load_labelled(path: Path, angry_label: str = "1") -> list[tuple[bool, str]]:
+    """An evaluation file (``label<TAB>text`` after a header line, any labels): True where the label is ``angry_label``.
+
+    Unlike :func:`load_rows` it accepts other label sets (SMP2020-EWECT's 0-5) and skips lines without text.
+    """
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        next(handle, None)
+        for line in handle:
+            label, _, text = line.rstrip("\n").partition("\t")
+            if text:
+                rows.append((label.strip() == angry_label, text))
+    return rows
+
+
 def load_rows(path: Path) -> list[tuple[int, str]]:
     """Read a ``label<TAB>text`` file with a header line; label 1 is angry, 0 is not.
 

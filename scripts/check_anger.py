@@ -39,18 +39,6 @@ SMP2020_FLOOR = 0.60
 BARS = {"held-out (tests/anger/test.tsv)": (HELD_OUT, 0.85), "smp2020-ewect dev": (SMP2020_DEV, SMP2020_FLOOR)}
 
 
-def load_labelled(path: Path) -> list[tuple[bool, str]]:
-    """``label<TAB>text`` rows after a header line; True where the label is 1 (angry)."""
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        next(handle, None)
-        for line in handle:
-            label, _, text = line.rstrip("\n").partition("\t")
-            if text:
-                rows.append((label.strip() == "1", text))
-    return rows
-
-
 def key(text: str) -> str:
     """A message without case, spaces or punctuation, to spot the same message in two files."""
     return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).lower())
@@ -99,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped[reason] = 1
             failed |= ci
             continue
-        rows = load_labelled(path)
+        rows = anger_model.load_labelled(path)
         leaked = sum(1 for _, text in rows if key(text) in training)
         if path == HELD_OUT and leaked:
             print(f"{name}: {leaked} messages also in the training data; the split must stay held out")

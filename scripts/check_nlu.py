@@ -36,10 +36,10 @@ def language(text: str) -> str:
     return "zh" if CJK.search(text) else "en"
 
 
-def held_out(folder: Path) -> list[tuple[str, str]]:
-    """``(text, intent)`` of every example in the split, annotations removed, retrieval intents to base."""
+def read_examples(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """``(intent, text)`` of every example in Rasa NLU YAML files, annotations removed."""
     rows = []
-    for path in sorted(folder.glob("*.yml")):
+    for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu") or []:
             if "intent" not in block:
@@ -47,8 +47,13 @@ def held_out(folder: Path) -> list[tuple[str, str]]:
             for raw in str(block.get("examples") or "").splitlines():
                 raw = raw.strip()
                 if raw.startswith("- "):
-                    rows.append((ANNOTATION.sub(r"\1", raw[2:].strip()), block["intent"].split("/")[0]))
+                    rows.append((block["intent"], ANNOTATION.sub(r"\1", raw[2:].strip())))
     return rows
+
+
+def held_out(folder: Path) -> list[tuple[str, str]]:
+    """``(text, intent)`` of every example in the split, annotations removed, retrieval intents to base."""
+    return [(text, intent.split("/")[0]) for intent, text in read_examples(sorted(folder.glob("*.yml")))]
 
 
 def predictions(results: Path, split: Path) -> list[tuple[str, str, str]]:

@@ -35,10 +35,9 @@ import asyncio
 import hashlib
 import logging
 import os
-import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from check_nlu import language, read_examples  # noqa: E402  (scripts/ is on the path: run as a script)
+
 HELD_OUT = ROOT / "tests" / "ood"
 CORE_INTENTS = frozenset(
     {"track_waybill", "complain_delay", "report_damage", "report_missing", "check_ticket", "request_human"}
@@ -54,36 +55,12 @@ CORE_INTENTS = frozenset(
 NEUTRAL_INTENTS = frozenset({"out_of_scope", "nlu_fallback", "greet", "goodbye", "thank", "bot_challenge"})
 CORE_BAR = 0.03
 IN_DOMAIN_BAR = 0.10
-CJK = re.compile(r"[\u4e00-\u9fff]")
-ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
-
-
-def language(text: str) -> str:
-    """``zh`` for any Chinese character, else ``en``."""
-    return "zh" if CJK.search(text) else "en"
 
 
 def read_lines(path: Path) -> list[str]:
     """Messages of a held-out file: one a line, blank lines and ``#`` comments skipped."""
     lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
     return [line for line in lines if line and not line.startswith("#")]
-
-
-def read_nlu(paths: Iterable[Path]) -> list[tuple[str, str]]:
-    """``(intent, text)`` of every example in Rasa NLU YAML files, annotations removed."""
-    import yaml
-
-    rows = []
-    for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in data.get("nlu") or []:
-            if "intent" not in block:
-                continue
-            for raw in str(block.get("examples") or "").splitlines():
-                raw = raw.strip()
-                if raw.startswith("- "):
-                    rows.append((block["intent"], ANNOTATION.sub(r"\1", raw[2:].strip())))
-    return rows
 
 
 def intent_of(parse: dict[str, Any]) -> str:
@@ -182,7 +159,7 @@ def check(model: Path, files: Sequence[Path], show: int, in_domain: Path | None 
     if not texts:
         print(f"error: no messages in {', '.join(map(str, files)) or HELD_OUT}")
         return 2
-    inside = read_nlu(sorted(in_domain.glob("*.yml"))) if in_domain else []
+    inside = read_examples(sorted(in_domain.glob("*.yml"))) if in_domain else []
     inside = [(intent, text) for intent, text in inside if intent != "out_of_scope"]
     parses = asyncio.run(parse_all(model, texts + [text for _, text in inside]))
     parses, inside_parses = parses[: len(texts)], parses[len(texts) :]
@@ -240,7 +217,7 @@ def carve(out: Path, share: float = 0.2) -> int:
 
 def sweep(model: Path, validation: Path) -> int:
     """Prints what each fallback threshold costs in-domain and saves out of domain."""
-    rows = read_nlu([validation])
+    rows = read_examples([validation])
     parses = asyncio.run(parse_all(model, [text for _, text in rows]))
     print(f"model {model.name}, validation {validation} ({len(rows)} messages)")
     print("cost = wrong + lost / 2 + in-domain answer + core (shares): a fallback is half as bad as a wrong answer,")

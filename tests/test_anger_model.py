@@ -346,3 +346,10 @@ async def test_assess_handoff_calm_model_score_keeps_the_bot(handoff_services: N
     calm = {"score": 0.05, "angry": False, "legal": False, "reasons": [], "lexicon": 0.0}
     tracker = _tracker(["请问运费怎么算", "好的谢谢"], [calm, calm])
     assert await ActionAssessHandoff().run(CollectingDispatcher(), tracker, {}) == []
+
+
+def test_evaluation_files_are_read_with_any_label_set(tmp_path: Path) -> None:
+    path = tmp_path / "dev.tsv"
+    path.write_text("label\ttext_a\n1\t气死了\n2\t好开心\n0\t\n5\t一般般\n", encoding="utf-8")
+    assert anger_model.load_labelled(path) == [(True, "气死了"), (False, "好开心"), (False, "一般般")]
+    assert anger_model.load_labelled(path, angry_label="2") == [(False, "气死了"), (True, "好开心"), (False, "一般般")]
