@@ -34,6 +34,19 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
         redis_client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def fresh_limits() -> Iterator[None]:
+    """Each test starts with empty in-process rate windows and the shipped limits file."""
+    from bot.limits import set_limits
+    from bot.ratelimit import set_limiter
+
+    set_limiter(None)
+    set_limits(None)
+    yield
+    set_limiter(None)
+    set_limits(None)
+
+
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of this module's own (``lcs_test_<hex>``), dropped afterwards."""
