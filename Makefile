@@ -12,7 +12,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv system services model run shell actions test lint validate pytest stories nlu-eval anger-eval ood-eval bench clean
+.PHONY: help venv system services model run shell actions test lint validate pytest security stories nlu-eval anger-eval ood-eval bench clean
 
 help:
 	@echo "make run    start the assistant (REST channel + token-protected HTTP API) on embedded defaults"
@@ -55,6 +55,10 @@ validate: venv
 
 pytest: model
 	$(PY) -m pytest -q
+
+# The security suite alone (it also runs inside `make pytest`): one test per abuse finding of issue #11.
+security: model
+	$(PY) -m pytest -q tests/test_security_*.py
 
 stories: model
 	$(RASA) test core --stories tests --model models --out results/core --fail-on-prediction-errors

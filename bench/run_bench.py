@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "bench"))
 
+import abuse_bench  # noqa: E402
 import anger_bench  # noqa: E402
 import quality_bench  # noqa: E402
 import wechat_ack_bench  # noqa: E402
@@ -223,6 +224,11 @@ def main() -> int:
         result += quality_bench.run(our_model)
         print("measuring the WeChat acknowledgement…", flush=True)
         result += "\n\n" + wechat_ack_bench.run()
+        print("measuring what a customer feels while one client sends the largest requests…", flush=True)
+        result += ("\n\nA concurrent customer's round trips while one client floods the REST channel with the "
+                   "largest accepted bodies, and with 30 MB bodies, next to the idle server (`bench/abuse_bench.py`):"
+                   "\n\n")
+        result += abuse_bench.run()
         print()
         print(header + result)
         out = ROOT / "bench" / "results"

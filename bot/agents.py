@@ -1,9 +1,15 @@
-"""Agent accounts and login sessions for the agent console (SQLAlchemy Core, SQLite or PostgreSQL).
+"""Agent accounts, login sessions and the access audit of the agent console (SQLAlchemy Core).
 
 Passwords are stored as scrypt hashes (``scrypt$n$r$p$salt_b64$hash_b64``); session tokens are
-handed out once and only their SHA-256 is stored. After ``MAX_FAILURES`` failed logins for a
-username within ``FAILURE_WINDOW`` every further attempt fails until the window passes; the
-attempts live in ``agent_login_failures`` so the limit holds across processes.
+handed out once and only their SHA-256 is stored. Every agent has a role: ``agent`` (sees the
+queue and the chats they hold) or ``supervisor`` (sees everything, and the audit). Every view of
+a transcript or a photo and every phone reveal is recorded in ``agent_access_log`` (who, when,
+which conversation, what). Guessing passwords is slowed down at the HTTP edge
+(``connectors.console_auth``, rates in ``policy/limits.yml``), not by locking accounts here: a
+lock that anyone can trigger would let any stranger keep an agent out.
+
+Databases created before roles existed are migrated on first use (``role`` column added with
+``agent`` for everybody; the old ``agent_login_failures`` table is dropped).
 
 Environment (``store_from_env``): ``AGENTS_DB_URL``, else ``TICKETS_DB_URL``, else
 ``sqlite:///<project>/var/tickets.db`` (the ticket store's default file).
@@ -21,13 +27,13 @@ import secrets
 import threading
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -38,8 +44,11 @@ from bot.tickets.store import PROJECT_ROOT, UTCDateTime
 USERNAME_RE = re.compile(r"[a-z0-9._-]{3,64}")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+ROLES = ("agent", "supervisor")
+"""``agent``: the queue (summaries) and the chats they hold; ``supervisor``: everything, and the audit."""
+ACCESS_KINDS = ("transcript", "photo", "reveal")
+"""What an audit row records: a transcript view, a photo view, an explicit reveal of phone numbers."""
+MAX_ID = 255
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN, SALT_BYTES = 2**14, 8, 1, 32, 16
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 _PG_LOCK_KEY = 7_420_318_002  # arbitrary, identifies "agent schema creation"
@@ -53,6 +62,7 @@ agents = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, server_default="agent"),
 )
 
 agent_sessions = sa.Table(
@@ -65,12 +75,17 @@ agent_sessions = sa.Table(
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
 )
 
-agent_login_failures = sa.Table(
-    "agent_login_failures", metadata,
+agent_access_log = sa.Table(
+    "agent_access_log", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("username", sa.String(64), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Index("ix_agent_login_failures_username_at", "username", "at"),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("conversation_id", sa.String(MAX_ID), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("detail", sa.String(128), nullable=True),
+    sa.Index("ix_agent_access_log_at", "at"),
+    sa.Index("ix_agent_access_log_conversation_at", "conversation_id", "at"),
 )
 
 
@@ -82,6 +97,7 @@ class Agent:
     display_name: str
     active: bool
     created_at: datetime
+    role: str = "agent"
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,24 @@ class AgentSession:
     created_at: datetime
     expires_at: datetime
     last_seen_at: datetime
+    role: str = "agent"
+
+    @property
+    def supervisor(self) -> bool:
+        """Whether this session's agent is a supervisor."""
+        return self.role == "supervisor"
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One audit row: ``username`` (``role``) saw ``kind`` of ``conversation_id`` at ``at``."""
+
+    at: datetime
+    username: str
+    role: str
+    conversation_id: str
+    kind: str
+    detail: str | None
 
 
 @dataclass(frozen=True)
@@ -163,6 +197,17 @@ def _check_password(password: str, username: str) -> str:
     return password
 
 
+def check_role(role: str) -> str:
+    """Return ``role`` if it is one of :data:`ROLES`.
+
+    Raises:
+        ValueError: Any other value.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    return role
+
+
 def _check_display_name(display_name: str) -> str:
     name = (display_name or "").strip() if isinstance(display_name, str) else ""
     if not name or len(name) > 128:
@@ -173,7 +218,7 @@ def _check_display_name(display_name: str) -> str:
 
 
 class AgentStore:
-    """Agent accounts, login throttling and sessions in a SQL database; thread-safe.
+    """Agent accounts, roles, sessions and the access audit in a SQL database; thread-safe.
 
     Args:
         url: SQLAlchemy URL; ``sqlite:///path`` (parent directory created) or ``postgresql+psycopg2://...``.
@@ -219,6 +264,8 @@ class AgentStore:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # pysqlite must not BEGIN on its own; see _on_begin
             dbapi_conn.execute("PRAGMA foreign_keys = ON")
+            if not memory and not database.startswith("file:"):
+                _owner_only(Path(database).expanduser())
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -245,6 +292,7 @@ class AgentStore:
                     if conn.dialect.name == "postgresql":
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
                     metadata.create_all(conn, checkfirst=True)
+                    _migrate(conn)
                 self._schema_ready = True
         with self._engine.begin() as conn:
             yield conn
@@ -254,29 +302,40 @@ class AgentStore:
 
     # -- accounts ---------------------------------------------------------------------------------
 
-    def create_agent(self, username: str, display_name: str, password: str) -> Agent:
-        """Create an active agent.
+    def create_agent(self, username: str, display_name: str, password: str, role: str = "agent") -> Agent:
+        """Create an active agent with a role (``agent`` or ``supervisor``).
 
         Raises:
-            ValueError: Bad username, display name or password, or the username is taken.
+            ValueError: Bad username, display name, password or role, or the username is taken.
         """
         name = normalise_username(username)
         display = _check_display_name(display_name)
+        check_role(role)
         encoded = hash_password(_check_password(password, name))
         now = self._now()
         try:
             with self._begin() as conn:
-                conn.execute(
-                    insert(agents).values(
-                        username=name, display_name=display, password_hash=encoded, active=True, created_at=now
-                    )
-                )
+                values = {"display_name": display, "password_hash": encoded, "created_at": now, "role": role}
+                conn.execute(insert(agents).values(username=name, active=True, **values))
         except IntegrityError:
             raise ValueError(f"agent {name!r} already exists") from None
-        return Agent(username=name, display_name=display, active=True, created_at=now)
+        return Agent(username=name, display_name=display, active=True, created_at=now, role=role)
+
+    def set_role(self, username: str, role: str) -> None:
+        """Change an agent's role; their sessions are ended so the new role applies at the next login.
+
+        Raises:
+            ValueError: Unknown agent or role.
+        """
+        name = normalise_username(username)
+        check_role(role)
+        with self._begin() as conn:
+            if conn.execute(update(agents).where(agents.c.username == name).values(role=role)).rowcount != 1:
+                raise ValueError(f"unknown agent {name!r}")
+            conn.execute(delete(agent_sessions).where(agent_sessions.c.username == name))
 
     def set_password(self, username: str, password: str) -> None:
-        """Replace an agent's password, end all their sessions and clear their failed logins.
+        """Replace an agent's password and end all their sessions.
 
         Raises:
             ValueError: Unknown agent or unacceptable password.
@@ -288,7 +347,6 @@ class AgentStore:
             if changed.rowcount != 1:
                 raise ValueError(f"unknown agent {name!r}")
             conn.execute(delete(agent_sessions).where(agent_sessions.c.username == name))
-            conn.execute(delete(agent_login_failures).where(agent_login_failures.c.username == name))
 
     def deactivate(self, username: str) -> None:
         """Deactivate an agent: no more logins, and their sessions are ended.
@@ -306,36 +364,26 @@ class AgentStore:
         """Return every agent, active or not, by username."""
         with self._begin() as conn:
             rows = conn.execute(select(agents).order_by(agents.c.username)).all()
-        return [Agent(r.username, r.display_name, bool(r.active), r.created_at) for r in rows]
+        return [Agent(r.username, r.display_name, bool(r.active), r.created_at, r.role) for r in rows]
 
     def authenticate(self, username: str, password: str) -> Agent | None:
-        """Check a login; ``None`` for a wrong password, unknown or inactive agent, or while throttled.
+        """Check a login; ``None`` for a wrong password, or an unknown or inactive agent.
 
-        Unknown usernames cost the same scrypt work as known ones and are throttled alike, so
-        neither timing nor throttling tells which usernames exist. A success clears the failures.
+        Unknown usernames cost the same scrypt work as known ones, so timing does not tell
+        which usernames exist. Nothing is locked here: the console's edge limits the rate of
+        guesses per address and per account (:mod:`connectors.console_auth`).
         """
         try:
             name = normalise_username(username)
         except ValueError:
             verify_password(str(password), _dummy_hash())
             return None
-        now = self._now()
-        failures = agent_login_failures.c
         with self._begin() as conn:
-            recent = conn.execute(
-                select(func.count()).where(failures.username == name, failures.at > now - FAILURE_WINDOW)
-            ).scalar_one()
-            if recent >= MAX_FAILURES:
-                return None
-            # Counted as a failure from the start, so parallel guesses are throttled too; cleared on success.
-            conn.execute(insert(agent_login_failures).values(username=name, at=now))
             row = conn.execute(select(agents).where(agents.c.username == name)).first()
         ok = verify_password(password, row.password_hash if row is not None else _dummy_hash())
         if not (ok and row is not None and row.active):
             return None
-        with self._begin() as conn:
-            conn.execute(delete(agent_login_failures).where(failures.username == name))
-        return Agent(row.username, row.display_name, True, row.created_at)
+        return Agent(row.username, row.display_name, True, row.created_at, row.role)
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -357,11 +405,12 @@ class AgentStore:
             conn.execute(insert(agent_sessions).values(token_hash=_token_hash(token), last_seen_at=now, **values))
         return NewSession(token=token, csrf_token=csrf, username=name, expires_at=expires)
 
-    def session(self, token: str) -> AgentSession | None:
-        """Return the valid session for ``token`` and mark it used, or ``None``.
+    def session(self, token: str, *, touch: bool = True) -> AgentSession | None:
+        """Return the valid session for ``token`` and (unless ``touch`` is false) mark it used, or ``None``.
 
         ``None`` when the token is unknown, past ``session_ttl``, idle for ``idle_timeout``, or
-        the agent is deactivated; such a session is deleted.
+        the agent is deactivated; such a session is deleted. ``touch=False`` checks without
+        counting as use (an open live feed must not keep an abandoned session alive).
         """
         if not isinstance(token, str) or not token:
             return None
@@ -369,7 +418,7 @@ class AgentStore:
         now = self._now()
         with self._begin() as conn:
             row = conn.execute(
-                select(agent_sessions, agents.c.display_name, agents.c.active)
+                select(agent_sessions, agents.c.display_name, agents.c.active, agents.c.role)
                 .join(agents, agents.c.username == agent_sessions.c.username)
                 .where(agent_sessions.c.token_hash == key)
             ).first()
@@ -378,8 +427,12 @@ class AgentStore:
             if not row.active or now >= row.expires_at or now - row.last_seen_at >= self.idle_timeout:
                 conn.execute(delete(agent_sessions).where(agent_sessions.c.token_hash == key))
                 return None
-            conn.execute(update(agent_sessions).where(agent_sessions.c.token_hash == key).values(last_seen_at=now))
-        return AgentSession(row.username, row.display_name, row.csrf_token, row.created_at, row.expires_at, now)
+            if touch:
+                conn.execute(update(agent_sessions).where(agent_sessions.c.token_hash == key).values(last_seen_at=now))
+        seen = now if touch else row.last_seen_at
+        return AgentSession(
+            row.username, row.display_name, row.csrf_token, row.created_at, row.expires_at, seen, row.role
+        )
 
     def end_session(self, token: str) -> bool:
         """Log out: delete the session; return whether there was one."""
@@ -397,14 +450,66 @@ class AgentStore:
         return hmac.compare_digest(current.csrf_token.encode("utf-8"), csrf.encode("utf-8"))
 
     def purge_expired(self) -> int:
-        """Delete expired or idle sessions and failed logins older than the window; return the sessions deleted."""
+        """Delete expired or idle sessions; return how many."""
         now = self._now()
         s = agent_sessions.c
         with self._begin() as conn:
             stale = or_(s.expires_at <= now, s.last_seen_at <= now - self.idle_timeout)
-            count = conn.execute(delete(agent_sessions).where(stale)).rowcount
-            conn.execute(delete(agent_login_failures).where(agent_login_failures.c.at <= now - FAILURE_WINDOW))
-        return count
+            return conn.execute(delete(agent_sessions).where(stale)).rowcount
+
+    # -- access audit -----------------------------------------------------------------------------
+
+    def record_access(
+        self, username: str, role: str, conversation_id: str, kind: str, detail: str | None = None
+    ) -> AccessRecord:
+        """Record that ``username`` saw ``kind`` (see :data:`ACCESS_KINDS`) of a conversation, now.
+
+        Raises:
+            ValueError: Unknown kind or role, or an empty conversation id.
+        """
+        if kind not in ACCESS_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(ACCESS_KINDS)}, got {kind!r}")
+        if not isinstance(conversation_id, str) or not conversation_id:
+            raise ValueError("conversation_id must be a non-empty string")
+        record = AccessRecord(
+            at=self._now(), username=normalise_username(username), role=check_role(role),
+            conversation_id=conversation_id[:MAX_ID], kind=kind, detail=None if detail is None else detail[:128],
+        )  # fmt: skip
+        with self._begin() as conn:
+            conn.execute(insert(agent_access_log).values(**asdict(record)))
+        return record
+
+    def access_log(
+        self, *, conversation_id: str | None = None, username: str | None = None, limit: int = 200
+    ) -> list[AccessRecord]:
+        """The newest audit rows first, optionally of one conversation and/or one agent (at most ``limit``)."""
+        c = agent_access_log.c
+        query = select(agent_access_log).order_by(c.at.desc(), c.id.desc()).limit(max(1, min(int(limit), 5000)))
+        if conversation_id:
+            query = query.where(c.conversation_id == conversation_id[:MAX_ID])
+        if username:
+            query = query.where(c.username == username.strip().lower())
+        with self._begin() as conn:
+            rows = conn.execute(query).all()
+        return [AccessRecord(r.at, r.username, r.role, r.conversation_id, r.kind, r.detail) for r in rows]
+
+
+def _migrate(conn: Connection) -> None:
+    """Bring a database created by an older version up to date (inside the schema transaction)."""
+    inspector = sa.inspect(conn)
+    if "role" not in {column["name"] for column in inspector.get_columns("agents")}:
+        conn.exec_driver_sql("ALTER TABLE agents ADD COLUMN role VARCHAR(16) DEFAULT 'agent' NOT NULL")
+    if inspector.has_table("agent_login_failures"):  # the old lock-after-five-failures table
+        conn.exec_driver_sql("DROP TABLE agent_login_failures")
+
+
+def _owner_only(path: Path) -> None:
+    """Make a database file readable by its owner only (it holds password hashes and sessions)."""
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:  # not ours to change (e.g. owned by another user): leave it
+        pass
 
 
 def store_from_env(env: Mapping[str, str] = os.environ) -> AgentStore:

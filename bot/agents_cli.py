@@ -1,11 +1,17 @@
-"""Command line for operators: create, list, change the password of and deactivate agent accounts.
+"""Command line for operators: create, list, change the password or role of, and deactivate agents.
 
 Usage::
 
-    python -m bot.agents_cli [--db URL] create USERNAME --name "李客服"
+    python -m bot.agents_cli [--db URL] create USERNAME --name "李客服" [--role agent|supervisor]
     python -m bot.agents_cli [--db URL] list
     python -m bot.agents_cli [--db URL] passwd USERNAME
+    python -m bot.agents_cli [--db URL] role USERNAME agent|supervisor
     python -m bot.agents_cli [--db URL] deactivate USERNAME
+    python -m bot.agents_cli [--db URL] audit [--conversation ID] [--agent USERNAME] [--limit N]
+
+Roles: an ``agent`` sees the queue (summaries) and the chats they hold; a ``supervisor`` sees
+and may do everything, including the access audit (``audit`` prints it here too). ``role``
+ends the agent's sessions so the new role applies from their next login.
 
 ``create`` and ``passwd`` ask for the password twice (``getpass``, not echoed). Scripts and
 tests may instead put it in the environment variable ``AGENT_PASSWORD``, which is then used
@@ -24,7 +30,7 @@ import os
 import sys
 from typing import Mapping, Sequence, TextIO
 
-from bot.agents import AgentStore, store_from_env
+from bot.agents import ROLES, AgentStore, store_from_env
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -41,14 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_create = sub.add_parser("create", help=f"create an agent (password: prompt, or ${PASSWORD_ENV})")
     p_create.add_argument("username")
     p_create.add_argument("--name", required=True, help="display name shown to colleagues")
+    p_create.add_argument("--role", choices=ROLES, default="agent", help="agent (default) or supervisor")
 
     sub.add_parser("list", help="list agents")
 
     p_passwd = sub.add_parser("passwd", help=f"set a new password (prompt, or ${PASSWORD_ENV}); ends their sessions")
     p_passwd.add_argument("username")
 
+    p_role = sub.add_parser("role", help="change an agent's role; ends their sessions")
+    p_role.add_argument("username")
+    p_role.add_argument("role", choices=ROLES)
+
     p_deactivate = sub.add_parser("deactivate", help="stop an agent from logging in; ends their sessions")
     p_deactivate.add_argument("username")
+
+    p_audit = sub.add_parser("audit", help="who saw which transcript, photo or phone number, newest first")
+    p_audit.add_argument("--conversation", help="only this conversation id")
+    p_audit.add_argument("--agent", help="only this agent")
+    p_audit.add_argument("--limit", type=int, default=50, help="rows at most (default 50)")
     return parser
 
 
@@ -75,13 +91,21 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     store = AgentStore(args.db) if args.db else store_from_env()
     try:
         if args.command == "create":
-            agent = store.create_agent(args.username, args.name, read_password())
-            print(f"created agent {agent.username} ({agent.display_name})", file=out)
+            agent = store.create_agent(args.username, args.name, read_password(), args.role)
+            print(f"created {agent.role} {agent.username} ({agent.display_name})", file=out)
         elif args.command == "list":
             for agent in store.list_agents():
                 state = "active" if agent.active else "inactive"
                 created = agent.created_at.strftime("%Y-%m-%d %H:%M UTC")
-                print(f"{agent.username:<24} {state:<9} {created}  {agent.display_name}", file=out)
+                print(f"{agent.username:<24} {agent.role:<10} {state:<9} {created}  {agent.display_name}", file=out)
+        elif args.command == "role":
+            store.set_role(args.username, args.role)
+            print(f"{args.username.strip().lower()} is now {args.role}; their sessions were ended", file=out)
+        elif args.command == "audit":
+            for row in store.access_log(conversation_id=args.conversation, username=args.agent, limit=args.limit):
+                when = row.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+                detail = f" {row.detail}" if row.detail else ""
+                print(f"{when}  {row.username} ({row.role})  {row.kind:<10} {row.conversation_id}{detail}", file=out)
         elif args.command == "passwd":
             store.set_password(args.username, read_password())
             print(f"password changed for {args.username.strip().lower()}; their sessions were ended", file=out)

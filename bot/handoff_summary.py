@@ -2,7 +2,9 @@
 
 Built from what the bot knows, so the customer never has to repeat themselves:
 what the customer wants, the parcel and its status, the slots collected, the anger
-score, what the bot already said and offered, and the evidence on file.
+score, what the bot already said and offered, and the evidence on file. Mobile numbers are
+masked (``138****5678``): every agent who can see the queue reads the summary, while the full
+number stays in the transcript for the agent holding the chat to reveal (recorded).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.handoff import Trigger
+from bot.redaction import mask_phones
 from bot.tickets import Ticket
 
 _WANTS = {
@@ -74,7 +77,7 @@ def agent_summary(ctx: HandoffContext) -> str:
         ctx: What the bot knows about the conversation.
 
     Returns:
-        A few labelled lines.
+        A few labelled lines, mobile numbers masked.
     """
     trigger = ctx.trigger
     lines = [
@@ -97,4 +100,4 @@ def agent_summary(ctx: HandoffContext) -> str:
     if ctx.bot_texts:
         lines.append("Bot said:")
         lines.extend(f"  < {_quote(t)}" for t in ctx.bot_texts[-MAX_LINES:])
-    return "\n".join(lines)
+    return mask_phones("\n".join(lines))

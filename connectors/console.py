@@ -3,14 +3,19 @@
 Agents log in (accounts from ``python -m bot.agents_cli``), see the handoff queue,
 take a chat, read its transcript with the bot's summary, the parcel's tracking card,
 the claim photos and the tickets, reply on the customer's own channel, transfer the
-chat, hand it back to the bot, or close the ticket with a resolution.
+chat, hand it back to the bot, or close the ticket with a resolution. Supervisors
+see every conversation and the access audit.
 
 Security: sessions are HttpOnly ``SameSite=Strict`` cookies holding a random token
-(the database keeps only its hash); every state-changing call needs the session's
-CSRF token in ``X-CSRF-Token`` (the login form uses a double-submit cookie); every
-route but the login page refuses requests without a session (401 for the API, a
-redirect for pages). Pages carry a strict Content-Security-Policy and render
-customer text only through ``textContent``, so ``<script>`` from a customer stays text.
+(the database keeps only its hash), ``Secure`` over TLS (see
+:mod:`connectors.console_auth` for proxies); every state-changing call needs the
+session's CSRF token in ``X-CSRF-Token`` (the login form uses a double-submit
+cookie); every route but the login page refuses requests without a session (401 for
+the API, a redirect for pages); what a session may see and do is decided by
+:mod:`connectors.console_access` (403 with the reason otherwise) and every
+transcript, photo and phone-number view is recorded. Logins and console requests are
+rate-limited per address (429 with ``Retry-After``). Pages carry a strict
+Content-Security-Policy and render customer text only through ``textContent``.
 """
 
 from __future__ import annotations
@@ -21,95 +26,58 @@ import html
 import json
 import logging
 import secrets
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.agents import AgentSession, AgentStore
-from bot.agents import store_from_env as agents_from_env
+from bot.agents import AgentSession
 from bot.evidence import store_from_env as evidence_from_env
-from bot.handoff_queue import QueueEntry
-from bot.messages import describe_shipment, now_in_china
-from bot.tickets import InvalidTransition, TicketStatus, TicketStore, TicketType
-from bot.tickets import store_from_env as tickets_from_env
-from bot.tracking import provider_from_env
-from connectors import live
-from connectors.senders import deliver
+from bot.limits import limits
+from bot.ratelimit import retry_after
+from connectors import console_actions, live
+from connectors.console_access import FeedFilter, masked_chat, may_act, may_view
+from connectors.console_actions import Services, chat_view, entry_view
+from connectors.console_auth import (
+    check_console_request,
+    check_login,
+    client_address,
+    login_succeeded,
+    set_cookie,
+)
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "lcs_console"
 LOGIN_CSRF_COOKIE = "lcs_login_csrf"
-MAX_REPLY = 2000
 STATIC = Path(__file__).resolve().parent / "console_static"
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-TRANSCRIPT_EVENTS = 200
+KEEPALIVE_SECONDS = 15.0
+"""The live feed sends a keep-alive comment, and re-checks the session, at least this often."""
+_Services = Services  # the name tests and older code used
 
 
-class _Services:
-    """Stores the console uses, built on first use (after Rasa has loaded)."""
-
-    agents: AgentStore | None = None
-    tickets: TicketStore | None = None
-
-    @classmethod
-    def agent_store(cls) -> AgentStore:
-        if cls.agents is None:
-            cls.agents = agents_from_env()
-        return cls.agents
-
-    @classmethod
-    def ticket_store(cls) -> TicketStore:
-        if cls.tickets is None:
-            cls.tickets = tickets_from_env()
-        return cls.tickets
-
-
-def _page(name: str, **values: str) -> HTTPResponse:
+def _page(name: str, status: int = 200, headers: dict[str, str] | None = None, **values: str) -> HTTPResponse:
     page = (STATIC / name).read_text(encoding="utf-8")
     for key, value in values.items():
         page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return response.html(page, headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
+    return response.html(
+        page, status=status, headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", **(headers or {})}
+    )
 
 
-def _set_cookie(page: HTTPResponse, name: str, value: str, *, secure: bool, max_age: int | None = None) -> None:
-    """An HttpOnly, SameSite=Strict cookie scoped to the console (Sanic 21 cookie API)."""
-    page.cookies[name] = value
-    cookie = page.cookies[name]
-    cookie["httponly"] = True
-    cookie["samesite"] = "Strict"
-    cookie["path"] = "/webhooks/console"
-    if secure:
-        cookie["secure"] = True
-    if max_age is not None:
-        cookie["max-age"] = max_age
+def _too_many(wait: float, reason: str) -> HTTPResponse:
+    return response.json({"error": reason, "retry_after": int(retry_after(wait))}, status=429,
+                         headers={"Retry-After": retry_after(wait)})  # fmt: skip
 
 
-def _entry(entry: QueueEntry, now: datetime) -> dict[str, Any]:
-    return {
-        "conversation_id": entry.conversation_id, "channel": entry.channel, "ticket_id": entry.ticket_id,
-        "level": entry.level, "anger": entry.anger, "reason": entry.reason, "summary": entry.summary,
-        "agent": entry.agent, "waiting_seconds": int((now - entry.enqueued_at).total_seconds()),
-        "enqueued_at": entry.enqueued_at.isoformat(),
-    }  # fmt: skip
-
-
-def _ticket(ticket: Any) -> dict[str, Any]:
-    return {
-        "id": ticket.id, "type": ticket.type.value, "level": ticket.level, "status": ticket.status.value,
-        "waybill": ticket.waybill, "summary": ticket.summary, "respond_by": ticket.respond_by.isoformat(),
-        "resolve_by": ticket.resolve_by.isoformat(),
-        "decision": None if ticket.decision is None else {
-            "kind": ticket.decision.kind, "amount": str(ticket.decision.amount), "reason": ticket.decision.reason_code},
-        "evidence": [{"sha256": e.sha256, "kind": e.kind, "content_type": e.content_type} for e in ticket.evidence],
-    }  # fmt: skip
+def _denied(reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=403)
 
 
 class AgentConsoleInput(InputChannel):
@@ -124,9 +92,14 @@ class AgentConsoleInput(InputChannel):
         """Pages, the JSON API and the live event stream."""
         bp = Blueprint(f"agent_console_{id(self)}", __name__)
 
+        @bp.middleware("request")
+        async def per_address(request: Request) -> HTTPResponse | None:
+            refused = await check_console_request(request)
+            return _too_many(refused.wait, refused.reason) if refused else None
+
         def session_of(request: Request) -> AgentSession | None:
             token = request.cookies.get(COOKIE)
-            return _Services.agent_store().session(token) if token else None
+            return Services.agent_store().session(token) if token else None
 
         async def current(request: Request) -> AgentSession | None:
             return await asyncio.to_thread(session_of, request)
@@ -141,6 +114,10 @@ class AgentConsoleInput(InputChannel):
         def unauthorised() -> HTTPResponse:
             return response.json({"error": "log in first"}, status=401)
 
+        async def record(session: AgentSession, cid: str, kind: str, detail: str | None = None) -> None:
+            store = Services.agent_store()
+            await asyncio.to_thread(store.record_access, session.username, session.role, cid, kind, detail)
+
         @bp.route("/", methods=["GET"])
         async def root(request: Request) -> HTTPResponse:
             return response.redirect("/webhooks/console/queue")
@@ -152,26 +129,37 @@ class AgentConsoleInput(InputChannel):
             kind = "application/javascript" if name.endswith(".js") else "text/css"
             return response.text((STATIC / name).read_text(encoding="utf-8"), content_type=kind)
 
-        @bp.route("/login", methods=["GET"])
-        async def login_page(request: Request, error: str = "") -> HTTPResponse:
+        def login_form(request: Request, error: str = "", status: int = 200,
+                       headers: dict[str, str] | None = None) -> HTTPResponse:  # fmt: skip
             token = secrets.token_urlsafe(24)
-            page = _page("login.html", csrf=token, error=error)
-            _set_cookie(page, LOGIN_CSRF_COOKIE, token, secure=request.scheme == "https")
+            page = _page("login.html", status, headers, csrf=token, error=error)
+            set_cookie(page, request, LOGIN_CSRF_COOKIE, token)
             return page
+
+        @bp.route("/login", methods=["GET"])
+        async def login_page(request: Request) -> HTTPResponse:
+            return login_form(request)
 
         @bp.route("/login", methods=["POST"])
         async def login(request: Request) -> HTTPResponse:
             form = request.form or {}
+            username, password = form.get("username") or "", form.get("password") or ""
+            address = client_address(request)
+            refused = await check_login(address, username)
+            if refused is not None:
+                wait = retry_after(refused.wait)
+                message = f"{refused.reason} Try again in {wait} seconds."
+                return login_form(request, message, 429, {"Retry-After": wait})
             sent, cookie = form.get("csrf") or "", request.cookies.get(LOGIN_CSRF_COOKIE) or ""
             if not sent or not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
                 return response.text("The login form expired. Reload the page and try again.", status=403)
-            username, password = form.get("username") or "", form.get("password") or ""
-            agent = await asyncio.to_thread(_Services.agent_store().authenticate, username, password)
+            agent = await asyncio.to_thread(Services.agent_store().authenticate, username, password)
             if agent is None:
-                return await login_page(request, error="Wrong username or password (or too many attempts).")
-            new = await asyncio.to_thread(_Services.agent_store().start_session, agent.username)
+                return login_form(request, "Wrong username or password.")
+            await login_succeeded(address, username)
+            new = await asyncio.to_thread(Services.agent_store().start_session, agent.username)
             page = response.redirect("/webhooks/console/queue")
-            _set_cookie(page, COOKIE, new.token, secure=request.scheme == "https")
+            set_cookie(page, request, COOKIE, new.token)
             return page
 
         @bp.route("/logout", methods=["POST"])
@@ -181,9 +169,9 @@ class AgentConsoleInput(InputChannel):
                 return unauthorised()
             if not csrf_ok(request, session):
                 return forbidden()
-            await asyncio.to_thread(_Services.agent_store().end_session, request.cookies.get(COOKIE) or "")
+            await asyncio.to_thread(Services.agent_store().end_session, request.cookies.get(COOKIE) or "")
             page = response.json({"ok": True})
-            _set_cookie(page, COOKIE, "", secure=request.scheme == "https", max_age=0)
+            set_cookie(page, request, COOKIE, "", max_age=0)
             return page
 
         @bp.route("/queue", methods=["GET"])
@@ -191,14 +179,24 @@ class AgentConsoleInput(InputChannel):
             session = await current(request)
             if session is None:
                 return response.redirect("/webhooks/console/login")
-            return _page("queue.html", csrf=session.csrf_token, agent=session.display_name)
+            return _page("queue.html", csrf=session.csrf_token, agent=session.display_name, role=session.role)
 
         @bp.route("/chat/<cid:str>", methods=["GET"])
         async def chat_page(request: Request, cid: str) -> HTTPResponse:
             session = await current(request)
             if session is None:
                 return response.redirect("/webhooks/console/login")
-            return _page("chat.html", csrf=session.csrf_token, agent=session.display_name, conversation=cid)
+            return _page("chat.html", csrf=session.csrf_token, agent=session.display_name, conversation=cid,
+                         role=session.role)  # fmt: skip
+
+        @bp.route("/audit", methods=["GET"])
+        async def audit_page(request: Request) -> HTTPResponse:
+            session = await current(request)
+            if session is None:
+                return response.redirect("/webhooks/console/login")
+            if not session.supervisor:
+                return response.text("Only supervisors may read the access audit.", status=403)
+            return _page("audit.html", csrf=session.csrf_token, agent=session.display_name, role=session.role)
 
         @bp.route("/api/queue", methods=["GET"])
         async def api_queue(request: Request) -> HTTPResponse:
@@ -208,47 +206,48 @@ class AgentConsoleInput(InputChannel):
             now = datetime.now(timezone.utc)
             waiting = await asyncio.to_thread(live.queue().waiting)
             mine = await asyncio.to_thread(live.queue().claimed, session.username)
-            return response.json({"me": session.username, "waiting": [_entry(e, now) for e in waiting],
-                                  "mine": [_entry(e, now) for e in mine]})
+            body: dict[str, Any] = {"me": session.username, "role": session.role,
+                                    "waiting": [entry_view(e, now) for e in waiting],
+                                    "mine": [entry_view(e, now) for e in mine]}  # fmt: skip
+            if session.supervisor:
+                held = await asyncio.to_thread(live.queue().claimed)
+                body["others"] = [entry_view(e, now) for e in held if e.agent != session.username]
+            return response.json(body)
+
+        async def viewable(request: Request, cid: str) -> tuple[AgentSession | None, Any, HTTPResponse | None]:
+            """The session and queue entry of a chat the caller may see, or the refusal."""
+            session = await current(request)
+            if session is None:
+                return None, None, unauthorised()
+            entry = await asyncio.to_thread(live.queue().get, cid)
+            decision = may_view(session, entry)
+            return session, entry, (None if decision.allowed else _denied(decision.reason))
 
         @bp.route("/api/chat/<cid:str>", methods=["GET"])
         async def api_chat(request: Request, cid: str) -> HTTPResponse:
-            session = await current(request)
-            if session is None:
-                return unauthorised()
-            agent = request.app.ctx.agent
-            tracker = await agent.tracker_store.retrieve(cid)
-            if tracker is None:
+            session, entry, refusal = await viewable(request, cid)
+            if refusal is not None or session is None:
+                return refusal or unauthorised()
+            view = await chat_view(request.app.ctx.agent, cid, entry)
+            if view is None:
                 return response.json({"error": "no such conversation"}, status=404)
-            transcript = []
-            for event in list(tracker.events)[-TRANSCRIPT_EVENTS:]:
-                if isinstance(event, BotUttered) or event.type_name == "user":
-                    metadata = getattr(event, "metadata", None) or {}
-                    author = "customer" if event.type_name == "user" else ("agent" if metadata.get("agent") else "bot")
-                    transcript.append({"author": author, "agent": metadata.get("agent"), "text": event.text or "",
-                                       "at": datetime.fromtimestamp(event.timestamp, tz=timezone.utc).isoformat()})
-            tickets = await asyncio.to_thread(_Services.ticket_store().for_conversation, cid)
-            entry = await asyncio.to_thread(live.queue().get, cid)
-            handoff = tracker.get_slot("handoff") if "handoff" in tracker.slots else None
-            waybill = tracker.get_slot("claim_waybill") or tracker.get_slot("waybill")
-            return response.json({
-                "conversation_id": cid, "paused": tracker.is_paused(), "queue": entry and _entry(entry, datetime.now(
-                    timezone.utc)), "handoff": handoff, "transcript": transcript,
-                "tickets": [_ticket(t) for t in tickets], "tracking": await _tracking_card(waybill),
-            })  # fmt: skip
+            await record(session, cid, "transcript")
+            return response.json(masked_chat(view))
 
         @bp.route("/api/chat/<cid:str>/evidence/<sha:str>", methods=["GET"])
         async def api_evidence(request: Request, cid: str, sha: str) -> HTTPResponse:
-            session = await current(request)
-            if session is None:
-                return unauthorised()
-            tickets = await asyncio.to_thread(_Services.ticket_store().for_conversation, cid)
+            session, _entry, refusal = await viewable(request, cid)
+            if refusal is not None or session is None:
+                return refusal or unauthorised()
+            tickets = await asyncio.to_thread(Services.ticket_store().for_conversation, cid)
             item = next((e for t in tickets for e in t.evidence if e.sha256 == sha), None)
             path = evidence_from_env().path_for(sha) if item is not None else None
             if item is None or path is None:
                 return response.text("not found", status=404)
+            await record(session, cid, "photo", sha)
             return await response.file(str(path), mime_type=item.content_type,
-                                       headers={"Content-Security-Policy": "default-src 'none'"})
+                                       headers={"Content-Security-Policy": "default-src 'none'",
+                                                "Cache-Control": "private, no-store"})  # fmt: skip
 
         @bp.route("/api/chat/<cid:str>/<verb:str>", methods=["POST"])
         async def api_act(request: Request, cid: str, verb: str) -> HTTPResponse:
@@ -260,135 +259,81 @@ class AgentConsoleInput(InputChannel):
             body = request.json if request.body else {}
             if not isinstance(body, dict):
                 return response.json({"error": "body must be a JSON object"}, status=400)
-            actions = {"claim": _claim, "reply": _reply, "transfer": _transfer, "handback": _handback,
-                       "close": _close}  # fmt: skip
-            handler = actions.get(verb)
+            entry = await asyncio.to_thread(live.queue().get, cid)
+            if verb == "reveal":  # a view, not an action: whoever may see the chat, recorded
+                decision = may_view(session, entry)
+                if not decision.allowed:
+                    return _denied(decision.reason)
+                view = await chat_view(request.app.ctx.agent, cid, entry)
+                if view is None:
+                    return response.json({"error": "no such conversation"}, status=404)
+                await record(session, cid, "reveal")
+                return response.json({**view, "revealed": True})
+            if verb == "claim":
+                status, payload = await console_actions.claim(request.app.ctx.agent, session, cid, body, entry)
+                return response.json(payload, status=status)
+            handler = console_actions.ACTS.get(verb)
             if handler is None:
                 return response.json({"error": f"unknown action {verb!r}"}, status=404)
-            status, payload = await handler(request.app.ctx.agent, session, cid, body)
+            decision = may_act(session, entry)
+            if not decision.allowed:
+                return _denied(decision.reason)
+            status, payload = await handler(request.app.ctx.agent, session, cid, body, entry)
             return response.json(payload, status=status)
+
+        @bp.route("/api/audit", methods=["GET"])
+        async def api_audit(request: Request) -> HTTPResponse:
+            session = await current(request)
+            if session is None:
+                return unauthorised()
+            if not session.supervisor:
+                return _denied("only supervisors may read the access audit")
+            args = request.args
+            try:
+                wanted = int(args.get("limit") or limits().number("console.audit_rows"))
+            except ValueError:
+                return response.json({"error": "limit must be a number"}, status=400)
+            rows = await asyncio.to_thread(
+                Services.agent_store().access_log, conversation_id=args.get("conversation") or None,
+                username=args.get("agent") or None, limit=min(wanted, int(limits().number("console.audit_rows"))),
+            )  # fmt: skip
+            return response.json({"rows": [{"at": r.at.isoformat(), "agent": r.username, "role": r.role,
+                                            "conversation_id": r.conversation_id, "kind": r.kind,
+                                            "detail": r.detail} for r in rows]})  # fmt: skip
 
         @bp.route("/api/events", methods=["GET"])
         async def api_events(request: Request) -> HTTPResponse | None:
             session = await current(request)
             if session is None:
                 return unauthorised()
-            stream = await request.respond(content_type="text/event-stream",
-                                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            token = request.cookies.get(COOKIE) or ""
+            feed = FeedFilter(session, live.queue())
             subscription = live.hub().subscribe()
             try:
+                await feed.start()
+                headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+                stream = await request.respond(content_type="text/event-stream", headers=headers)
                 await stream.send(": connected\n\n")
+                checked = time.monotonic()
                 while True:
                     try:
-                        event = await asyncio.wait_for(subscription.get(), timeout=15)
-                        await stream.send(f"data: {json.dumps(event, ensure_ascii=False)}\n\n")
+                        event = await asyncio.wait_for(subscription.get(), timeout=KEEPALIVE_SECONDS)
                     except asyncio.TimeoutError:
+                        event = None
+                    if time.monotonic() - checked >= KEEPALIVE_SECONDS:
+                        checked = time.monotonic()
+                        still = await asyncio.to_thread(Services.agent_store().session, token, touch=False)
+                        if still is None or still.role != session.role:
+                            break  # logged out, expired, deactivated or role changed: the page reconnects
+                    if event is None:
                         await stream.send(": keep-alive\n\n")
+                        continue
+                    shown = await feed.allow(event)
+                    if shown is not None:
+                        await stream.send(f"data: {json.dumps(shown, ensure_ascii=False)}\n\n")
             finally:
                 live.hub().unsubscribe(subscription)
+            await stream.eof()
             return None
 
         return bp
-
-
-async def _tracking_card(waybill: Any) -> str | None:
-    if not isinstance(waybill, str) or not waybill or waybill == "-":
-        return None
-    try:
-        shipment = await asyncio.wait_for(provider_from_env().get(waybill, ()), 3)
-    except Exception as exc:  # the card is a convenience: the chat still opens
-        logger.warning("console: tracking card unavailable: %s", type(exc).__name__)
-        return None
-    return describe_shipment(shipment, "zh", now_in_china()) if shipment else None
-
-
-async def _holder(cid: str, session: AgentSession) -> QueueEntry | None:
-    entry = await asyncio.to_thread(live.queue().get, cid)
-    return entry if entry is not None and entry.agent == session.username else None
-
-
-async def _claim(agent: Any, session: AgentSession, cid: str, body: dict) -> tuple[int, dict]:
-    entry = await asyncio.to_thread(live.queue().claim, cid, session.username)
-    if entry is None:
-        return 409, {"error": "this chat is not waiting: another agent may have taken it"}
-    if entry.ticket_id.startswith("TK-"):
-        try:
-            await asyncio.to_thread(_Services.ticket_store().transition, entry.ticket_id, TicketStatus.IN_PROGRESS,
-                                    f"agent:{session.username}", "taken over in the console")
-        except (InvalidTransition, LookupError):
-            pass  # already in progress (taken over before): nothing to change
-    live.hub().publish({"type": "queue", "conversation_id": cid, "change": "claimed", "agent": session.username})
-    return 200, {"ok": True, "agent": session.username}
-
-
-async def _append(agent: Any, cid: str, *events: Any) -> Any:
-    async with agent.lock_store.lock(cid):
-        tracker = await agent.processor.get_tracker(cid)
-        for event in events:
-            tracker.update(event)
-        await agent.tracker_store.save(tracker)
-        return tracker
-
-
-async def _reply(agent: Any, session: AgentSession, cid: str, body: dict) -> tuple[int, dict]:
-    entry = await _holder(cid, session)
-    if entry is None:
-        return 409, {"error": "take the chat before replying"}
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
-        return 400, {"error": f"text must be 1-{MAX_REPLY} characters"}
-    text = text.strip()
-    await _append(agent, cid, BotUttered(text, metadata={"agent": session.username,
-                                                         "agent_name": session.display_name}))
-    await deliver(entry.channel, cid, [{"recipient_id": cid, "text": text, "agent": session.display_name}])
-    return 200, {"ok": True}
-
-
-async def _transfer(agent: Any, session: AgentSession, cid: str, body: dict) -> tuple[int, dict]:
-    to = body.get("to")
-    if not isinstance(to, str) or not to.strip():
-        return 400, {"error": "say who to transfer to"}
-    agents = await asyncio.to_thread(_Services.agent_store().list_agents)
-    if not any(a.username == to.strip().lower() and a.active for a in agents):
-        return 404, {"error": "no such active agent"}
-    try:
-        entry = await asyncio.to_thread(live.queue().transfer, cid, session.username, to.strip().lower())
-    except ValueError as exc:
-        return 400, {"error": str(exc)}
-    if entry is None:
-        return 409, {"error": "only the agent holding the chat can transfer it"}
-    live.hub().publish({"type": "queue", "conversation_id": cid, "change": "transferred", "agent": entry.agent})
-    return 200, {"ok": True, "agent": entry.agent}
-
-
-async def _handback(agent: Any, session: AgentSession, cid: str, body: dict) -> tuple[int, dict]:
-    entry = await _holder(cid, session)
-    if entry is None:
-        return 409, {"error": "only the agent holding the chat can hand it back"}
-    await _append(agent, cid, ConversationResumed())
-    await asyncio.to_thread(live.queue().release, cid)
-    collector = CollectingOutputChannel()
-    async with agent.lock_store.lock(cid):
-        await agent.execute_action(cid, "utter_welcome_back", collector, None, 1.0)
-    # the bot now waits for the customer, exactly as after any reply of its own
-    await _append(agent, cid, ActionExecuted(ACTION_LISTEN_NAME))
-    await deliver(entry.channel, cid, collector.messages)
-    live.hub().publish({"type": "queue", "conversation_id": cid, "change": "handed_back"})
-    return 200, {"ok": True}
-
-
-async def _close(agent: Any, session: AgentSession, cid: str, body: dict) -> tuple[int, dict]:
-    entry = await _holder(cid, session)
-    if entry is None:
-        return 409, {"error": "only the agent holding the chat can close it"}
-    resolution = body.get("resolution")
-    if not isinstance(resolution, str) or not resolution.strip():
-        return 400, {"error": "write the resolution"}
-    store = _Services.ticket_store()
-    ticket = await asyncio.to_thread(store.get, entry.ticket_id) if entry.ticket_id.startswith("TK-") else None
-    if ticket is not None and ticket.type is TicketType.HANDOFF:
-        actor = f"agent:{session.username}"
-        if ticket.status is TicketStatus.OPEN:
-            await asyncio.to_thread(store.transition, ticket.id, TicketStatus.IN_PROGRESS, actor)
-        await asyncio.to_thread(store.transition, ticket.id, TicketStatus.RESOLVED, actor, resolution.strip()[:2000])
-    return await _handback(agent, session, cid, body)

@@ -4,7 +4,8 @@ An angry customer on the REST channel is handed over (ticket, queue, paused bot)
 an agent created with the CLI logs in, claims the chat, replies (the customer
 receives it and the tracker records it as an agent message), hands it back, and
 the bot answers again. Security: no session → 401 / redirect, bad CSRF → 403,
-a second agent cannot take a claimed chat, customer HTML stays text.
+a second agent cannot take, read or act on a claimed chat (a supervisor can, and
+the audit shows who looked), phones are masked in the queue, customer HTML stays text.
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         running.start_rasa()
         for name, display in (("agent.li", "李客服"), ("agent.wang", "王客服")):
             create_agent(running, name, display)
+        create_agent(running, "lead.zhang", "张主管", "--role", "supervisor")
         yield running
     finally:
         running.stop()
 
 
-def create_agent(servers: Servers, username: str, display: str) -> None:
+def create_agent(servers: Servers, username: str, display: str, *extra: str) -> None:
     env = {**os.environ, "AGENTS_DB_URL": f"sqlite:///{servers.workdir / 'tickets.db'}", "AGENT_PASSWORD": PASSWORD,
            "PYTHONPATH": str(ROOT)}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot.agents_cli", "create", username, "--name", display],
+    done = subprocess.run([sys.executable, "-m", "bot.agents_cli", "create", username, "--name", display, *extra],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
 
@@ -91,7 +93,8 @@ def test_angry_customer_is_handed_over_served_by_an_agent_and_handed_back(server
     second = other.post(f"{CONSOLE}/api/chat/{who}/claim", json={}, headers={"X-CSRF-Token": other_csrf})
     assert second.status_code == 409
     assert other.post(f"{CONSOLE}/api/chat/{who}/reply", json={"text": "x"},
-                      headers={"X-CSRF-Token": other_csrf}).status_code == 409  # fmt: skip
+                      headers={"X-CSRF-Token": other_csrf}).status_code == 403  # fmt: skip
+    assert other.get(f"{CONSOLE}/api/chat/{who}").status_code == 403  # nor read it
 
     chat = client.get(f"{CONSOLE}/api/chat/{who}").json()
     assert [m["author"] for m in chat["transcript"]][:1] == ["customer"]
@@ -141,9 +144,9 @@ def test_explicit_request_and_close_with_resolution(servers: Servers) -> None:
     moved = client.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "agent.li"}, headers={"X-CSRF-Token": csrf})
     assert moved.status_code == 200 and moved.json()["agent"] == "agent.li"
     assert client.post(f"{CONSOLE}/api/chat/{who}/reply", json={"text": "hi"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 409  # fmt: skip
-    assert client.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "nobody.here"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 404  # fmt: skip
+                       headers={"X-CSRF-Token": csrf}).status_code == 403  # fmt: skip
+    assert li.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "nobody.here"},
+                   headers={"X-CSRF-Token": li_csrf}).status_code == 404  # fmt: skip
     back = li.post(f"{CONSOLE}/api/chat/{who}/transfer", json={"to": "agent.wang"}, headers={"X-CSRF-Token": li_csrf})
     assert back.status_code == 200
     assert client.post(f"{CONSOLE}/api/chat/{who}/close", json={}, headers={"X-CSRF-Token": csrf}).status_code == 400
@@ -185,12 +188,40 @@ def test_customer_html_is_data_not_markup(servers: Servers) -> None:
     payload = "<script>alert('x')</script><img src=x onerror=alert(1)>"
     servers_post(servers, who, payload)
     client, csrf = login(servers, "agent.li")
+    assert client.post(f"{CONSOLE}/api/chat/{who}/claim", json={}, headers={"X-CSRF-Token": csrf}).status_code == 200
     chat = client.get(f"{CONSOLE}/api/chat/{who}").json()
     assert any(payload in m["text"] for m in chat["transcript"])  # kept as text for the agent
     page = client.get(f"{CONSOLE}/chat/{who}")
     assert "<script>alert" not in page.text and "script-src 'self'" in page.headers["content-security-policy"]
     hostile = client.get(f"{CONSOLE}/chat/" + "%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert "<script>alert(1)" not in hostile.text
+
+
+def test_roles_masked_phones_and_the_access_audit(servers: Servers) -> None:
+    who = "handoff-phone"
+    servers.say(who, "转人工")
+    servers_post(servers, who, "我的电话是 13812345678，快递一直没到")
+    wang, wang_csrf = login(servers, "agent.wang")
+    entry = next(e for e in wang.get(f"{CONSOLE}/api/queue").json()["waiting"] if e["conversation_id"] == who)
+    assert "13812345678" not in entry["summary"]  # the queue shows a summary, phones masked
+    assert wang.get(f"{CONSOLE}/api/chat/{who}").status_code == 403  # not taken: summary only
+    li, li_csrf = login(servers, "agent.li")
+    assert li.post(f"{CONSOLE}/api/chat/{who}/claim", json={}, headers={"X-CSRF-Token": li_csrf}).status_code == 200
+    shown = li.get(f"{CONSOLE}/api/chat/{who}").json()
+    texts = " ".join(m["text"] for m in shown["transcript"])
+    assert "138****5678" in texts and "13812345678" not in texts
+    revealed = li.post(f"{CONSOLE}/api/chat/{who}/reveal", json={}, headers={"X-CSRF-Token": li_csrf}).json()
+    assert any("13812345678" in m["text"] for m in revealed["transcript"])
+    refused = wang.get(f"{CONSOLE}/api/chat/{who}")
+    assert refused.status_code == 403 and "another agent" in refused.json()["error"]
+    assert wang.get(f"{CONSOLE}/api/audit").status_code == 403
+    boss, boss_csrf = login(servers, "lead.zhang")
+    assert boss.get(f"{CONSOLE}/api/chat/{who}").status_code == 200
+    rows = boss.get(f"{CONSOLE}/api/audit", params={"conversation": who}).json()["rows"]
+    assert [(r["agent"], r["kind"]) for r in rows] == [
+        ("lead.zhang", "transcript"), ("agent.li", "reveal"), ("agent.li", "transcript")]  # fmt: skip
+    done = boss.post(f"{CONSOLE}/api/chat/{who}/handback", json={}, headers={"X-CSRF-Token": boss_csrf})
+    assert done.status_code == 200 and servers.tracker(who)["paused"] is False  # a supervisor may act on any chat
 
 
 CHROMIUM = Path("/usr/bin/chromium")
