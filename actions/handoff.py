@@ -15,6 +15,13 @@ lexicon. A rule then runs
 ``action_handoff``, which opens or updates the conversation's ``handoff`` ticket
 with a summary for the agent, tells the customer what happens next, and pauses
 the bot (``ConversationPaused``); the agent console takes it from there.
+
+If the handoff queue is full (``handoff.max_waiting`` in ``policy/limits.yml``, checked on
+the shared queue of :func:`bot.handoff_queue.queue_from_env`), the bot does not pause: the
+ticket is opened as always (with a note for agents), the customer is told that every agent
+is busy and that the ticket will be followed up, and the bot keeps serving. With the
+embedded in-memory queue the action server cannot see the Rasa server's queue, so this
+check only bites when the queue is shared through Redis (``HANDOFF_REDIS_URL``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from actions import services
 from actions.language import language_of
 from bot.anger import conversation_score
 from bot.handoff import Signals, Trigger, customer_notice, decide, expected_wait, next_opening, request_key
+from bot.handoff_queue import HandoffQueue, queue_from_env
 from bot.handoff_summary import HandoffContext, agent_summary
 from bot.policy import ticket_deadlines
 from bot.tickets import Ticket, TicketStatus, TicketType
@@ -44,6 +52,53 @@ SHOWN_SLOTS = ("waybill", "claim_waybill", "claim_part", "claim_description", "c
                "claim_packaging_kept", "ticket_id", "language")  # fmt: skip
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 OFFER_ACTION = "action_offer_handoff"
+BUSY_ZH = "抱歉，目前所有人工客服都在忙，暂时无法为您转接。{ticket}在此期间我会继续为您服务，请问还有什么可以帮您？"
+BUSY_EN = (
+    "Sorry, all our agents are busy right now, so I cannot transfer you at the moment. {ticket}"
+    "Meanwhile I am still here for you: what else can I do?"
+)
+BUSY_TICKET_ZH = "您的工单 {ticket_id} 已登记，客服会尽快跟进联系您。"
+BUSY_TICKET_EN = "Your ticket {ticket_id} is recorded and an agent will follow up with you as soon as possible. "
+BUSY_NO_TICKET_ZH = "您的请求已记下，客服会尽快跟进。"
+BUSY_NO_TICKET_EN = "Your request is noted and an agent will follow up as soon as possible. "
+
+_queue: HandoffQueue | None = None
+
+
+def handoff_queue() -> HandoffQueue:
+    """The handoff queue (built from the environment on first use, never at import)."""
+    global _queue
+    if _queue is None:
+        _queue = queue_from_env()
+    return _queue
+
+
+def set_handoff_queue(queue: HandoffQueue | None) -> None:
+    """Replace the handoff queue (tests); ``None`` rebuilds it from the environment on next use."""
+    global _queue
+    _queue = queue
+
+
+def _queue_full(conversation_id: str) -> bool:
+    """Whether the queue would refuse this conversation (blocking); unknown counts as not full."""
+    try:
+        queue = handoff_queue()
+        return queue.is_full() and queue.get(conversation_id) is None
+    except Exception as exc:  # queue unreachable: hand over as usual, agents see the ticket
+        logger.error("handoff: queue unavailable: %s", type(exc).__name__)
+        return False
+
+
+def busy_notice(ticket_id: str, lang: str) -> str:
+    """What the customer hears when every agent is busy and the queue is full."""
+    has_ticket = ticket_id != "-"
+    if lang == "en":
+        return BUSY_EN.format(ticket=BUSY_TICKET_EN.format(ticket_id=ticket_id) if has_ticket else BUSY_NO_TICKET_EN)
+    return BUSY_ZH.format(ticket=BUSY_TICKET_ZH.format(ticket_id=ticket_id) if has_ticket else BUSY_NO_TICKET_ZH)
+
+
+def _note_busy(ticket_id: str) -> None:
+    services.tickets().add_note(ticket_id, "handoff queue full: the bot kept the conversation; follow up", actor="bot")
 
 
 def model_score(parse_data: Any) -> float | None:
@@ -285,6 +340,9 @@ class ActionHandoff(Action):
         except Exception as exc:  # the customer is still handed over; agents see the conversation
             logger.error("handoff: could not record the ticket: %s", type(exc).__name__)
             ticket_id = "-"
+        leave_form = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop_name else []
+        if await asyncio.to_thread(_queue_full, tracker.sender_id):
+            return await self._busy(dispatcher, tracker, ticket_id, lang, leave_form)
         # The console's queue gives the real position; here every handoff counts as first in line.
         notice = customer_notice(ticket_id, expected_wait(0, policy), next_opening(policy, now), now, lang)
         dispatcher.utter_message(text=notice)
@@ -292,7 +350,6 @@ class ActionHandoff(Action):
             "ticket_id": ticket_id, "reason": trigger.reason, "level": trigger.level, "detail": trigger.detail,
             "anger": round(signals.anger, 3), "summary": summary, "at": now.isoformat(),
         }  # fmt: skip
-        leave_form = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop_name else []
         return [
             *leave_form,
             SlotSet("handoff", handoff),
@@ -300,4 +357,23 @@ class ActionHandoff(Action):
             SlotSet("handoff_trigger", None),
             SlotSet("ticket_id", ticket_id if ticket_id != "-" else tracker.get_slot("ticket_id")),
             ConversationPaused(),
+        ]
+
+    @staticmethod
+    async def _busy(
+        dispatcher: CollectingDispatcher, tracker: Tracker, ticket_id: str, lang: str, leave_form: List[Dict[str, Any]]
+    ) -> List[Dict[str, Any]]:
+        """The queue is full: no pause; the customer hears that the ticket will be followed up."""
+        logger.warning("handoff: queue full, the bot keeps the conversation")
+        if ticket_id != "-":
+            try:
+                await asyncio.to_thread(_note_busy, ticket_id)
+            except Exception as exc:  # the ticket is there all the same
+                logger.error("handoff: could not note the full queue: %s", type(exc).__name__)
+        dispatcher.utter_message(text=busy_notice(ticket_id, lang))
+        return [
+            *leave_form,
+            SlotSet("handoff_due", False),
+            SlotSet("handoff_trigger", None),
+            SlotSet("ticket_id", ticket_id if ticket_id != "-" else tracker.get_slot("ticket_id")),
         ]

@@ -13,12 +13,27 @@ millisecond, so both implementations order alike. A conversation is either *wait
   the entry's fields, datetimes as ISO strings). Scripts build entry keys from the prefix,
   so this needs a single Redis server, not a cluster.
 
+Caps and expiry (both implementations, same contract, numbers from ``policy/limits.yml``
+section ``handoff`` through :func:`queue_from_env`):
+
+* One entry per conversation: enqueueing a queued conversation updates it (an upsert).
+* ``max_waiting``: at most this many *waiting* entries; enqueueing a new conversation into
+  a full queue raises :class:`QueueFull` (updates of queued conversations and requeues by
+  an agent always succeed). :meth:`HandoffQueue.is_full` lets the bot check first.
+* ``waiting_expiry``: :meth:`HandoffQueue.expire` removes the entries that have been waiting
+  that long (since they were enqueued, or since an agent last put them back) and returns
+  them, each exactly once even with several replicas sweeping; claimed entries never expire.
+  ``connectors/handoff_expiry.py`` resumes those conversations and tells the customers.
+  In Redis the start of the current wait is the entry field ``since_ms``.
+
 Every call is blocking; async callers go through ``asyncio.to_thread``.
 
 Environment (:func:`queue_from_env`):
 
 * ``HANDOFF_REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``; unset or empty → in memory.
 * ``HANDOFF_REDIS_PREFIX``: key prefix, letters, digits, ``-`` and ``_`` (default ``lcs``).
+* ``LIMITS_FILE`` (through :func:`bot.limits.limits`): ``handoff.max_waiting`` and
+  ``handoff.waiting_expiry_minutes``.
 """
 
 from __future__ import annotations
@@ -31,6 +46,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 import redis
+
+from bot.limits import limits
 
 LEVELS = (1, 2, 3)
 DEFAULT_PREFIX = "lcs"
@@ -57,6 +74,21 @@ def _require_aware(name: str, value: object) -> datetime:
 
 def _epoch_ms(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(milliseconds=1)
+
+
+class QueueFull(Exception):
+    """The queue already holds ``max_waiting`` waiting conversations; a new one was not added."""
+
+
+def _check_limits(max_waiting: int | None, waiting_expiry: timedelta | None) -> None:
+    if max_waiting is not None and (
+        not isinstance(max_waiting, int) or isinstance(max_waiting, bool) or max_waiting < 1
+    ):
+        raise ValueError(f"max_waiting must be a positive whole number or None, got {max_waiting!r}")
+    if waiting_expiry is not None and (
+        not isinstance(waiting_expiry, timedelta) or waiting_expiry <= timedelta(0)
+    ):
+        raise ValueError(f"waiting_expiry must be a positive timedelta or None, got {waiting_expiry!r}")
 
 
 @dataclass(frozen=True)
@@ -125,6 +157,24 @@ class HandoffQueue(Protocol):
 
         A conversation already queued keeps its original ``enqueued_at`` (and stays claimed if
         it is); only level, anger, reason and summary are updated.
+
+        Raises:
+            QueueFull: The conversation is new and ``max_waiting`` conversations already wait.
+        """
+        ...
+
+    def is_full(self) -> bool:
+        """Whether a new conversation would be refused (``max_waiting`` conversations wait)."""
+        ...
+
+    def expire(self, now: datetime | None = None) -> list[QueueEntry]:
+        """Remove and return the waiting entries that have waited ``waiting_expiry`` or longer.
+
+        Args:
+            now: The time to measure against (aware); default the queue's clock.
+
+        Returns:
+            The removed entries in queue order; none without a ``waiting_expiry``.
         """
         ...
 
@@ -181,12 +231,24 @@ class InMemoryHandoffQueue:
 
     Args:
         clock: Returns "now" (aware); injectable for tests.
+        max_waiting: Most waiting conversations (None: no cap).
+        waiting_expiry: How long a conversation may wait before :meth:`expire` takes it (None: never).
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        max_waiting: int | None = None,
+        waiting_expiry: timedelta | None = None,
+    ) -> None:
+        _check_limits(max_waiting, waiting_expiry)
         self._clock = clock
+        self.max_waiting = max_waiting
+        self.waiting_expiry = waiting_expiry
         self._lock = threading.Lock()
         self._entries: dict[str, QueueEntry] = {}
+        self._since: dict[str, datetime] = {}
 
     def __repr__(self) -> str:
         return "InMemoryHandoffQueue()"
@@ -201,8 +263,38 @@ class InMemoryHandoffQueue:
             old = self._entries.get(entry.conversation_id)
             if old is not None:
                 entry = replace(old, level=entry.level, anger=entry.anger, reason=entry.reason, summary=entry.summary)
+            elif self._full():
+                raise QueueFull(f"{self.max_waiting} conversations are already waiting")
+            else:
+                self._since[entry.conversation_id] = entry.enqueued_at
             self._entries[entry.conversation_id] = entry
             return entry
+
+    def _full(self) -> bool:
+        if self.max_waiting is None:
+            return False
+        return sum(1 for e in self._entries.values() if e.agent is None) >= self.max_waiting
+
+    def is_full(self) -> bool:
+        """See :meth:`HandoffQueue.is_full`."""
+        with self._lock:
+            return self._full()
+
+    def expire(self, now: datetime | None = None) -> list[QueueEntry]:
+        """See :meth:`HandoffQueue.expire`."""
+        when = self._now() if now is None else _require_aware("now", now)
+        if self.waiting_expiry is None:
+            return []
+        cutoff = when - self.waiting_expiry
+        with self._lock:
+            gone = [
+                e for e in self._entries.values()
+                if e.agent is None and self._since.get(e.conversation_id, e.enqueued_at) <= cutoff
+            ]  # fmt: skip
+            for entry in gone:
+                del self._entries[entry.conversation_id]
+                self._since.pop(entry.conversation_id, None)
+        return sorted(gone, key=lambda e: e.order_key)
 
     def waiting(self) -> list[QueueEntry]:
         """See :meth:`HandoffQueue.waiting`."""
@@ -259,16 +351,19 @@ class InMemoryHandoffQueue:
         """See :meth:`HandoffQueue.release`."""
         _require_id("conversation_id", conversation_id)
         with self._lock:
+            self._since.pop(conversation_id, None)
             return self._entries.pop(conversation_id, None)
 
     def requeue(self, conversation_id: str, agent: str) -> QueueEntry | None:
         """See :meth:`HandoffQueue.requeue`."""
         _require_id("conversation_id", conversation_id)
         _require_id("agent", agent)
+        now = self._now()
         with self._lock:
             entry = self._entries.get(conversation_id)
             if entry is None or entry.agent != agent:
                 return None
+            self._since[conversation_id] = now  # a new wait starts: expiry counts from here
             return self._set(replace(entry, agent=None, claimed_at=None))
 
     def _set(self, entry: QueueEntry) -> QueueEntry:
@@ -277,11 +372,15 @@ class InMemoryHandoffQueue:
 
 
 # Lua: KEYS and ARGV as listed above each script. Scores are level * 1e13 + enqueued_ms.
+# KEYS: waiting, claimed, entry; ARGV: conversation_id, channel, ticket_id, level, enqueued_at,
+# enqueued_ms, anger, reason, summary, max_waiting (-1 = no cap). Returns 'FULL' when refused.
 _ENQUEUE = """
 local waiting, claimed, key, cid = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
 if redis.call('EXISTS', key) == 0 then
+  local cap = tonumber(ARGV[10])
+  if cap >= 0 and redis.call('ZCARD', waiting) >= cap then return 'FULL' end
   redis.call('HSET', key, 'conversation_id', cid, 'channel', ARGV[2], 'ticket_id', ARGV[3],
-    'enqueued_at', ARGV[5], 'enqueued_ms', ARGV[6])
+    'enqueued_at', ARGV[5], 'enqueued_ms', ARGV[6], 'since_ms', ARGV[6])
 end
 redis.call('HSET', key, 'level', ARGV[4], 'anger', ARGV[7], 'reason', ARGV[8], 'summary', ARGV[9])
 if redis.call('HEXISTS', claimed, cid) == 0 then
@@ -326,11 +425,12 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 if #fields == 0 then return false end
 return fields
 """
-# KEYS: waiting, claimed, entry; ARGV: conversation_id, agent
+# KEYS: waiting, claimed, entry; ARGV: conversation_id, agent, now in epoch ms
 _REQUEUE = """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return false end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], 'agent', 'claimed_at')
+redis.call('HSET', KEYS[3], 'since_ms', ARGV[3])
 local level = tonumber(redis.call('HGET', KEYS[3], 'level'))
 local ms = tonumber(redis.call('HGET', KEYS[3], 'enqueued_ms'))
 redis.call('ZADD', KEYS[1], level * 1e13 + ms, ARGV[1])
@@ -349,6 +449,26 @@ else
   local pairs_ = redis.call('HGETALL', KEYS[2])
   for i = 1, #pairs_, 2 do
     if ARGV[3] == '' or pairs_[i + 1] == ARGV[3] then add(pairs_[i]) end
+  end
+end
+return out
+"""
+
+
+# KEYS: waiting, claimed; ARGV: entry key prefix, cutoff in epoch ms. Removes and returns the waiting
+# entries whose current wait started at or before the cutoff (entries of older versions: enqueued_ms).
+_EXPIRE = """
+local out = {}
+for _, cid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. cid
+  local since = redis.call('HGET', key, 'since_ms') or redis.call('HGET', key, 'enqueued_ms')
+  if not since then
+    redis.call('ZREM', KEYS[1], cid)
+  elseif tonumber(since) <= tonumber(ARGV[2]) then
+    out[#out + 1] = redis.call('HGETALL', key)
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], cid)
+    redis.call('HDEL', KEYS[2], cid)
   end
 end
 return out
@@ -386,18 +506,29 @@ class RedisHandoffQueue:
             until the first call.
         prefix: Key prefix; every key is ``{prefix}:handoff:...``.
         clock: Returns "now" (aware); injectable for tests.
+        max_waiting: Most waiting conversations (None: no cap).
+        waiting_expiry: How long a conversation may wait before :meth:`expire` takes it (None: never).
 
     Raises:
-        ValueError: If the prefix is not 1-64 letters, digits, ``-`` or ``_``.
+        ValueError: If the prefix is not 1-64 letters, digits, ``-`` or ``_``, or a limit is not positive.
     """
 
     def __init__(
-        self, client: redis.Redis, prefix: str = DEFAULT_PREFIX, *, clock: Callable[[], datetime] = _utcnow
+        self,
+        client: redis.Redis,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        max_waiting: int | None = None,
+        waiting_expiry: timedelta | None = None,
     ) -> None:
         if not isinstance(prefix, str) or not _PREFIX_RE.fullmatch(prefix):
             raise ValueError(f"prefix must be 1-64 letters, digits, '-' or '_' (not starting with - or _): {prefix!r}")
+        _check_limits(max_waiting, waiting_expiry)
         self.client = client
         self.prefix = prefix
+        self.max_waiting = max_waiting
+        self.waiting_expiry = waiting_expiry
         self._clock = clock
         base = f"{prefix}:handoff:"
         self._waiting_key, self._claimed_key, self._entry_prefix = base + "waiting", base + "claimed", base + "entry:"
@@ -408,12 +539,27 @@ class RedisHandoffQueue:
         self._release = client.register_script(_RELEASE)
         self._requeue = client.register_script(_REQUEUE)
         self._snapshot = client.register_script(_SNAPSHOT)
+        self._expire = client.register_script(_EXPIRE)
 
     def __repr__(self) -> str:
         return f"RedisHandoffQueue(prefix={self.prefix!r})"
 
     def _now(self) -> str:
         return _require_aware("clock()", self._clock()).isoformat()
+
+    def is_full(self) -> bool:
+        """See :meth:`HandoffQueue.is_full`."""
+        return self.max_waiting is not None and int(self.client.zcard(self._waiting_key)) >= self.max_waiting
+
+    def expire(self, now: datetime | None = None) -> list[QueueEntry]:
+        """See :meth:`HandoffQueue.expire` (one script: each entry is returned to one caller only)."""
+        when = _require_aware("clock()", self._clock()) if now is None else _require_aware("now", now)
+        if self.waiting_expiry is None:
+            return []
+        cutoff = _epoch_ms(when - self.waiting_expiry)
+        rows = self._expire(keys=[self._waiting_key, self._claimed_key], args=[self._entry_prefix, cutoff])
+        gone = [e for e in map(_from_fields, rows) if e is not None]
+        return sorted(gone, key=lambda e: e.order_key)
 
     def _keys(self, conversation_id: str) -> list[str]:
         return [self._waiting_key, self._claimed_key, self._entry_prefix + conversation_id]
@@ -422,8 +568,12 @@ class RedisHandoffQueue:
         """See :meth:`HandoffQueue.enqueue`."""
         _check_new(entry)
         args = [entry.conversation_id, entry.channel, entry.ticket_id, entry.level, entry.enqueued_at.isoformat(),
-                _epoch_ms(entry.enqueued_at), repr(entry.anger), entry.reason, entry.summary]  # fmt: skip
-        stored = _from_fields(self._enqueue(keys=self._keys(entry.conversation_id), args=args))
+                _epoch_ms(entry.enqueued_at), repr(entry.anger), entry.reason, entry.summary,
+                -1 if self.max_waiting is None else self.max_waiting]  # fmt: skip
+        raw = self._enqueue(keys=self._keys(entry.conversation_id), args=args)
+        if isinstance(raw, (bytes, str)) and _text(raw) == "FULL":
+            raise QueueFull(f"{self.max_waiting} conversations are already waiting")
+        stored = _from_fields(raw)
         if stored is None:  # the script always returns the stored hash
             raise RuntimeError(f"enqueue of {entry.conversation_id!r} stored nothing")
         return stored
@@ -475,11 +625,15 @@ class RedisHandoffQueue:
         """See :meth:`HandoffQueue.requeue`."""
         _require_id("conversation_id", conversation_id)
         _require_id("agent", agent)
-        return _from_fields(self._requeue(keys=self._keys(conversation_id), args=[conversation_id, agent]))
+        now = _epoch_ms(_require_aware("clock()", self._clock()))
+        return _from_fields(self._requeue(keys=self._keys(conversation_id), args=[conversation_id, agent, now]))
 
 
 def queue_from_env(env: Mapping[str, str] = os.environ) -> HandoffQueue:
     """Build the handoff queue the environment asks for; nothing connects yet.
+
+    The cap and the expiry are ``handoff.max_waiting`` and ``handoff.waiting_expiry_minutes``
+    of the limits file (:func:`bot.limits.limits`).
 
     Args:
         env: Environment variables (default ``os.environ``); reads ``HANDOFF_REDIS_URL`` and
@@ -490,11 +644,17 @@ def queue_from_env(env: Mapping[str, str] = os.environ) -> HandoffQueue:
         :class:`InMemoryHandoffQueue`.
 
     Raises:
-        ValueError: On a malformed URL or prefix.
+        ValueError: On a malformed URL or prefix, or a cap that is not a whole number.
+        KeyError: The limits file lacks one of the two numbers.
     """
+    configured = limits()
+    cap = configured.number("handoff.max_waiting")
+    if not isinstance(cap, int):
+        raise ValueError(f"handoff.max_waiting must be a whole number, got {cap!r}")
+    expiry = timedelta(minutes=configured.number("handoff.waiting_expiry_minutes"))
     url = (env.get("HANDOFF_REDIS_URL") or "").strip()
     if not url:
-        return InMemoryHandoffQueue()
+        return InMemoryHandoffQueue(max_waiting=cap, waiting_expiry=expiry)
     prefix = (env.get("HANDOFF_REDIS_PREFIX") or "").strip() or DEFAULT_PREFIX
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
-    return RedisHandoffQueue(client, prefix)
+    return RedisHandoffQueue(client, prefix, max_waiting=cap, waiting_expiry=expiry)

@@ -40,7 +40,7 @@ from bot.agents import AgentSession
 from bot.evidence import store_from_env as evidence_from_env
 from bot.limits import limits
 from bot.ratelimit import retry_after
-from connectors import console_actions, live
+from connectors import console_actions, handoff_expiry, live
 from connectors.console_access import FeedFilter, masked_chat, may_act, may_view
 from connectors.console_actions import Services, chat_view, entry_view
 from connectors.console_auth import (
@@ -91,6 +91,7 @@ class AgentConsoleInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Pages, the JSON API and the live event stream."""
         bp = Blueprint(f"agent_console_{id(self)}", __name__)
+        handoff_expiry.install(bp)  # stale waiting handoffs go back to the bot, whose customer is told
 
         @bp.middleware("request")
         async def per_address(request: Request) -> HTTPResponse | None:

@@ -23,8 +23,8 @@ from typing import Any, Dict
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.handoff_queue import QueueEntry
-from connectors import live
+from bot.handoff_queue import QueueEntry, QueueFull
+from connectors import handoff_expiry, live
 
 logger = logging.getLogger(__name__)
 
@@ -103,5 +103,10 @@ class ConsoleEventBroker(EventBroker):
             agent=None,
             claimed_at=None,
         )
-        live.queue().enqueue(entry)
+        try:
+            live.queue().enqueue(entry)
+        except QueueFull:  # the action saw room, the queue did not: never leave the customer paused alone
+            logger.warning("console broker: handoff queue full, handoff refused")
+            handoff_expiry.schedule_refused(entry)
+            return
         live.hub().publish({"type": "queue", "conversation_id": sender, "change": "waiting"})

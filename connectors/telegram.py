@@ -26,6 +26,14 @@ Telegram never waits for NLU and never re-sends a slow update.
   in a short-lived map (in process, or Redis) under a random key. A tap is answered
   (``answerCallbackQuery``) and its payload handed to Rasa as the user's text.
 
+Conversations are ``tg-<chat id>`` (:func:`connectors.senders.conversation_id`), so no
+other channel can address a Telegram customer, and the output sends only to ``tg-``
+conversations. Each chat is rate-limited (``rates.telegram_per_sender`` in
+``policy/limits.yml``, shared through Redis when configured): Telegram wants a 200, so
+over the limit the customer gets one polite reply per window and further updates of the
+window are dropped before any work is done (logged with a hash of the chat only). Photo
+downloads and decodes have their own, tighter rate (``rates.telegram_photos_per_sender``).
+
 Outbound: :class:`TelegramOutput` sends text (split at Telegram's 4096-unit limit),
 inline keyboards and photos by URL, through a small limiter (about one message per
 second per chat with a burst of three, 30 per second overall). ``RetryAfter`` is
@@ -66,7 +74,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -89,6 +97,7 @@ from bot.text import prepare_customer_text
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT, store_photos
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
+from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, throttle
 from connectors.telegram_cli import delete_webhook, main, poll, set_webhook
 from connectors.telegram_support import (
     BUTTON_EXPIRED,
@@ -348,10 +357,25 @@ class TelegramInput(InputChannel):
         if not await self._store.add(f"update:{update_id}", "1", DEDUP_TTL_SECONDS):
             logger.info("telegram: update delivered again, ignored")
             return response.json({"ok": True})
-        task = asyncio.get_running_loop().create_task(self._process(update, on_new_message))
+        chat = _private_chat_of(update)
+        if chat is not None:
+            verdict = await throttle("telegram_per_sender", conversation_id(self.name(), chat))
+            if not verdict.allowed:
+                if verdict.notice is not None:
+                    self._spawn(self._notify(chat, verdict.notice))
+                return response.json({"ok": True})
+        self._spawn(self._process(update, on_new_message))
+        return response.json({"ok": True})
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return response.json({"ok": True})
+
+    async def _notify(self, chat: int, text: str) -> None:
+        """Send the rate-limit notice after whatever the chat is still being answered."""
+        async with self._chat_locks.hold(chat):
+            await TelegramOutput(self).send_text_message(conversation_id(self.name(), chat), text)
 
     async def _process(self, update: Update, on_new_message: OnNewMessage) -> None:
         try:
@@ -368,7 +392,7 @@ class TelegramInput(InputChannel):
         if message.chat.type != Chat.PRIVATE:
             logger.info("telegram: ignored a message from a %s chat", message.chat.type)
             return
-        sender_id = str(message.chat.id)
+        sender_id = conversation_id(self.name(), message.chat.id)
         if not SENDER_PATTERN.match(sender_id):
             return
         async with self._chat_locks.hold(message.chat.id):
@@ -401,6 +425,11 @@ class TelegramInput(InputChannel):
         if file_id is None:
             await output.send_text_message(sender_id, _bilingual(EvidenceError.from_code("too_large")))
             return None, None
+        verdict = await throttle("telegram_photos_per_sender", sender_id, TOO_MANY_PHOTOS_REPLY)
+        if not verdict.allowed:  # image work is bounded per customer: no download, no decode
+            if verdict.notice is not None:
+                await output.send_text_message(sender_id, verdict.notice)
+            return None, None
         data = await self._download(file_id)
         if isinstance(data, EvidenceError):
             await output.send_text_message(sender_id, _bilingual(data))
@@ -431,7 +460,7 @@ class TelegramInput(InputChannel):
         if payload is None:
             logger.info("telegram: ignored a button tap with unknown or expired data")
             return
-        sender_id = str(chat_id)
+        sender_id = conversation_id(self.name(), chat_id)
         async with self._chat_locks.hold(chat_id):
             output = TelegramOutput(self)
             user_message = UserMessage(payload, output, sender_id, input_channel=self.name())
@@ -447,6 +476,15 @@ class TelegramInput(InputChannel):
             logger.error("telegram: handling failed: %s (sender %s)", type(exc).__name__, sender_tag(message.sender_id))
             if output.sent == 0:
                 await output.send_text_message(message.sender_id, FAILURE_REPLY)
+
+
+def _private_chat_of(update: Update) -> int | None:
+    """The private chat an update comes from (what the per-sender rate counts), else None."""
+    chat = update.effective_chat
+    if chat is not None:
+        return chat.id if chat.type == Chat.PRIVATE else None
+    query = update.callback_query
+    return query.from_user.id if query is not None and query.from_user is not None else None
 
 
 async def _read_capped(request: Request, limit: int) -> bytes | None:

@@ -32,6 +32,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
 from bot.text import prepare_customer_text
+from connectors.senders import TELEGRAM_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -530,9 +531,12 @@ def _bilingual(error: EvidenceError) -> str:
 
 
 def _chat_id(recipient_id: str) -> int | None:
-    try:
-        return int(recipient_id)
-    except (TypeError, ValueError):
+    """The chat of a ``tg-<chat id>`` conversation; None for any other conversation id."""
+    if not isinstance(recipient_id, str) or not recipient_id.startswith(TELEGRAM_PREFIX):
         return None
+    digits = recipient_id[len(TELEGRAM_PREFIX) :]
+    if not re.fullmatch(r"-?[0-9]{1,20}", digits):
+        return None
+    return int(digits)
 
 

@@ -13,7 +13,16 @@ WeChat calls ``/webhooks/wechat/webhook``:
   or sender + ``CreateTime`` for events, remembered 300 s), ``success`` is answered at
   once, and the message is handled in a background task, one at a time per customer.
 
-What reaches Rasa (sender id = the customer's openid):
+Conversations are ``wx-<openid>`` (:func:`connectors.senders.conversation_id`), so no
+other channel can address a WeChat customer; the output channel and the console's sender
+map a conversation back to its openid and send nothing for any other id. Each customer
+is rate-limited (``rates.wechat_per_sender`` in ``policy/limits.yml``, shared through Redis
+when configured): WeChat wants ``success``, so over the limit the customer gets one
+polite reply per window and further messages of the window are dropped before any work
+(logged with a hash of the sender only). Photo downloads and decodes have their own,
+tighter rate (``rates.wechat_photos_per_sender``).
+
+What reaches Rasa (sender id = ``wx-`` + the customer's openid):
 
 * text: cleaned by ``bot.text.prepare_customer_text``; a bare number answering numbered
   options becomes that button's payload;
@@ -59,6 +68,7 @@ from bot.text import prepare_customer_text
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT, is_paused, store_photos
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
+from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, native_id, throttle
 from connectors.wechat_api import (
     DEFAULT_API_BASE_URL,
     KeyValueStore,
@@ -262,8 +272,10 @@ class WeChatOutput(OutputChannel):
     async def _emit(self, recipient_id: str, text: str, buttons: Sequence[Mapping[str, Any]] = ()) -> None:
         if self._collect:
             self._pending.setdefault(recipient_id, []).append((text, list(buttons)))
-        else:
-            await push(self._api, self._memory, recipient_id, [(text, list(buttons))])
+            return
+        openid = _openid(recipient_id)
+        if openid is not None:
+            await push(self._api, self._memory, openid, [(text, list(buttons))])
 
     def has_pending(self, recipient_id: str) -> bool:
         """Whether collected messages wait for :meth:`flush`."""
@@ -276,7 +288,10 @@ class WeChatOutput(OutputChannel):
             Whether WeChat accepted it.
         """
         parts = self._pending.pop(recipient_id, [])
-        return await push(self._api, self._memory, recipient_id, parts) if parts else True
+        if not parts:
+            return True
+        openid = _openid(recipient_id)
+        return await push(self._api, self._memory, openid, parts) if openid is not None else False
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send a text."""
@@ -303,6 +318,14 @@ class WeChatOutput(OutputChannel):
             await self._emit(recipient_id, text)
         else:
             logger.debug("wechat: dropped a custom payload without text")
+
+
+def _openid(conversation: str) -> str | None:
+    """The openid of a ``wx-`` conversation; None (logged) for any other conversation id."""
+    openid = native_id(WeChatOutput.name(), conversation)
+    if openid is None:
+        logger.error("wechat: refused to send to a conversation that is not a WeChat conversation")
+    return openid
 
 
 def _parts_of(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, Sequence[Mapping[str, Any]]]]:
@@ -422,9 +445,11 @@ class WeChatInput(InputChannel):
             self._evidence = store_from_env()
         return self._evidence
 
-    async def deliver(self, conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
-        """Agent-console sender: push Rasa-shaped messages to a customer (one WeChat message)."""
-        await push(self.api, self.buttons, conversation_id, _parts_of(messages))
+    async def deliver(self, conversation: str, messages: Sequence[dict[str, Any]]) -> None:
+        """Agent-console sender: push Rasa-shaped messages to a ``wx-`` conversation (one WeChat message)."""
+        openid = _openid(conversation)
+        if openid is not None:
+            await push(self.api, self.buttons, openid, _parts_of(messages))
 
     # verification -----------------------------------------------------------------------------
 
@@ -518,12 +543,18 @@ class WeChatInput(InputChannel):
                 logger.error("wechat: got an encrypted message but no encoding_aes_key is configured")
                 return response.text("bad request", status=400)
             openid, msg_type = _field(message, "FromUserName"), _field(message, "MsgType")
-            key = self._dedup_key(message, openid)
-            if not SENDER_PATTERN.match(openid) or not msg_type or key is None:
+            sender = conversation_id(self.name(), openid)
+            key = self._dedup_key(message, sender)
+            if not openid or not SENDER_PATTERN.match(sender) or not msg_type or key is None:
                 logger.warning("wechat: refused a callback without sender, type or id")
                 return response.text("bad request", status=400)
-            if await self._first_delivery(key):
+            if not await self._first_delivery(key):
+                return response.text("success")
+            verdict = await throttle("wechat_per_sender", sender)
+            if verdict.allowed:
                 self._spawn(openid, self._handle(message, on_new_message, request.app))
+            elif verdict.notice is not None:  # once per window, after the replies still on their way
+                self._spawn(openid, self._notify(openid, verdict.notice))
             return response.text("success")
 
         return hook
@@ -531,14 +562,14 @@ class WeChatInput(InputChannel):
     # de-duplication and tasks ----------------------------------------------------------------
 
     @staticmethod
-    def _dedup_key(message: Mapping[str, Any], openid: str) -> str | None:
+    def _dedup_key(message: Mapping[str, Any], sender: str) -> str | None:
         msg_id = _field(message, "MsgId") or _field(message, "MsgID")
         if msg_id:
             return f"msg:{msg_id}" if _MESSAGE_ID.match(msg_id) else None
         created, event = _field(message, "CreateTime"), _field(message, "Event")
         if not created.isdigit() or len(created) > 12:
             return None
-        return f"event:{openid}:{created}:{event[:32]}"
+        return f"event:{sender}:{created}:{event[:32]}"
 
     async def _first_delivery(self, key: str) -> bool:
         """Whether this is the first delivery of a message (a store failure lets it through)."""
@@ -569,10 +600,14 @@ class WeChatInput(InputChannel):
                 logger.error(
                     "wechat: processing failed with %s (customer %s)",
                     type(done.exception()).__name__,
-                    sender_tag(openid),
+                    sender_tag(conversation_id(self.name(), openid)),
                 )
 
         task.add_done_callback(finished)
+
+    async def _notify(self, openid: str, text: str) -> None:
+        """Send the rate-limit notice (a customer-service message)."""
+        await self.api.send_text(openid, text)
 
     # handling ------------------------------------------------------------------------------
 
@@ -581,6 +616,7 @@ class WeChatInput(InputChannel):
     ) -> None:
         """One message: interpret it, run the Rasa turn, send the replies as one message."""
         openid = _field(message, "FromUserName")
+        sender = conversation_id(self.name(), openid)
         text, metadata = await self._interpret(openid, message)
         if text is None:
             return
@@ -590,13 +626,13 @@ class WeChatInput(InputChannel):
         output = WeChatOutput(self.api, self.buttons, collect=True)
         failed = False
         try:
-            await on_new_message(UserMessage(text, output, openid, input_channel=self.name(), metadata=metadata))
+            await on_new_message(UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata))
         except Exception as exc:  # the customer must still get an answer
             failed = True
-            logger.error("wechat: handling failed with %s (customer %s)", type(exc).__name__, sender_tag(openid))
-        if not output.has_pending(openid) and (failed or not await is_paused(app, openid, "wechat")):
-            await output.send_text_message(openid, FAILURE_REPLY)
-        await output.flush(openid)
+            logger.error("wechat: handling failed with %s (customer %s)", type(exc).__name__, sender_tag(sender))
+        if not output.has_pending(sender) and (failed or not await is_paused(app, sender, "wechat")):
+            await output.send_text_message(sender, FAILURE_REPLY)
+        await output.flush(sender)
 
     async def _interpret(self, openid: str, message: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
         """The text (and metadata) for Rasa; ``None`` when answered here or ignored."""
@@ -607,6 +643,12 @@ class WeChatInput(InputChannel):
         if msg_type == "text":
             return _choose(prepare_customer_text(_field(message, "Content")), options), None
         if msg_type == "image":
+            sender = conversation_id(self.name(), openid)
+            verdict = await throttle("wechat_photos_per_sender", sender, TOO_MANY_PHOTOS_REPLY)
+            if not verdict.allowed:  # image work is bounded per customer: no download, no decode
+                if verdict.notice is not None:
+                    await self.api.send_text(openid, verdict.notice)
+                return None, None
             return PHOTO_INTENT, await self._photo(openid, _field(message, "MediaId"))
         if msg_type == "voice":
             recognition = prepare_customer_text(_field(message, "Recognition"))
@@ -638,7 +680,8 @@ class WeChatInput(InputChannel):
             except MediaTooLarge:
                 error = "too_large"
             except WeChatError as exc:
-                logger.error("wechat: photo download failed for customer %s: %s", sender_tag(openid), exc)
+                tag = sender_tag(conversation_id(self.name(), openid))
+                logger.error("wechat: photo download failed for customer %s: %s", tag, exc)
             else:
                 return await store_photos({"attachments": [{"kind": "image", "data": data}]}, self.evidence(), "wechat")
         return {"attachments": [{"kind": "image", "error": error}]}

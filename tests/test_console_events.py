@@ -169,3 +169,36 @@ def test_outbox_is_shared_between_replicas_through_redis(redis_prefix) -> None:
         assert 0 < client.ttl(f"{redis_prefix}:outbox:c10") <= live.OUTBOX_TTL_SECONDS
     finally:
         client.close()
+
+
+
+async def test_a_pause_the_full_queue_refuses_is_resumed_and_the_customer_told(monkeypatch) -> None:
+    """The broker never leaves a paused customer without a queue entry: a full queue hands it back."""
+    from types import SimpleNamespace
+
+    from rasa.core.agent import Agent
+    from rasa.core.lock_store import InMemoryLockStore
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ConversationPaused, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from connectors import handoff_expiry
+
+    domain = Domain.load("domain")
+    agent = Agent(domain=domain, tracker_store=InMemoryTrackerStore(domain), lock_store=InMemoryLockStore())
+    full = InMemoryHandoffQueue(max_waiting=1)
+    monkeypatch.setattr(live, "_queue", full)
+    monkeypatch.setattr(handoff_expiry, "_app", SimpleNamespace(ctx=SimpleNamespace(agent=agent)))
+    second = f"rest-full-{secrets.token_hex(3)}"
+    paused = DialogueStateTracker.from_events(second, [UserUttered("转人工"), ConversationPaused()])
+    await agent.tracker_store.save(paused)
+    broker = ConsoleEventBroker()
+    for sender in ("first", second):
+        for event in handoff_events(sender):
+            broker.publish({**event, "input_channel": "rest"} if event["event"] == "user" else event)
+    assert [e.conversation_id for e in full.waiting()] == ["first"]
+    await asyncio.gather(*list(handoff_expiry._pending))
+    assert not (await agent.tracker_store.retrieve(second)).is_paused()
+    (told,) = live.outbox().take(second)
+    assert "TK-20261123-0009" in told["text"]

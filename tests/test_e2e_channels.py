@@ -157,11 +157,13 @@ def test_telegram_customer_gets_the_answer_and_an_agent_reply_through_the_same_s
 
     def queued() -> bool:
         waiting = client.get(f"{CONSOLE}/api/queue").json()["waiting"]
-        return any(e["conversation_id"] == str(chat) and e["channel"] == "telegram" for e in waiting)
+        return any(e["conversation_id"] == f"tg-{chat}" and e["channel"] == "telegram" for e in waiting)
 
     wait_until(queued, "the queue entry")
-    assert client.post(f"{CONSOLE}/api/chat/{chat}/claim", json={}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    conversation = f"tg-{chat}"  # Telegram's own namespace: no other channel can address this customer
+    assert client.post(f"{CONSOLE}/api/chat/{conversation}/claim", json={},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200  # fmt: skip
     reply = "Hello, this is Anna from customer service. How can I help?"
-    assert client.post(f"{CONSOLE}/api/chat/{chat}/reply", json={"text": reply},
+    assert client.post(f"{CONSOLE}/api/chat/{conversation}/reply", json={"text": reply},
                        headers={"X-CSRF-Token": csrf}).status_code == 200  # fmt: skip
     wait_until(lambda: reply in telegram_texts(telegram, chat), "the agent's reply on Telegram")

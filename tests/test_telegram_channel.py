@@ -28,6 +28,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
+from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT
 from connectors.telegram import (
@@ -169,6 +170,14 @@ def sanic_test_mode() -> Iterator[None]:
     Sanic.test_mode = previous
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with empty per-sender windows (the tests reuse senders across the module)."""
+    set_limiter(MemoryRateLimiter())
+    yield
+    set_limiter(None)
+
+
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram([TOKEN]) as server:
@@ -227,7 +236,7 @@ def send_sentinel_and_wait(server: ChannelServer, chat: int, update: dict[str, A
         update = message_update(chat, text=text)
     assert text is not None, "say what Rasa should see for this sentinel update"
     assert server.post(update).status_code == 200, "the sentinel was refused"
-    wait_until(lambda: any(m.sender_id == str(chat) and m.text == text for m in list(server.recorder.messages)),
+    wait_until(lambda: any(m.sender_id == f"tg-{chat}" and m.text == text for m in list(server.recorder.messages)),
                timeout, f"the sentinel {text!r} to reach Rasa (what was posted before it is not handled yet)")
     wait_until(lambda: not server.channel._tasks, timeout, "the channel to finish its background tasks")
     return text
@@ -306,7 +315,7 @@ def test_text_is_cleaned_and_only_start_and_help_are_commands(server: ChannelSer
     assert server.post(message_update(chat, text=typed)).status_code == 200
     (message,) = server.recorder.wait(1)
     assert message.text == expected
-    assert message.sender_id == str(chat)
+    assert message.sender_id == f"tg-{chat}"
     assert message.input_channel == "telegram"
     wait_until(lambda: sent_texts(fake, chat) == ["收到 / got it"], what="the answer")
 
@@ -424,7 +433,7 @@ def test_buttons_are_an_inline_keyboard_and_a_tap_comes_back_as_the_payload(
         assert server.post(callback_update(chat, item)).status_code == 200
     messages = server.recorder.wait(3)
     assert [m.text for m in messages[1:]] == ["/affirm", LONG_PAYLOAD]
-    assert all(m.sender_id == str(chat) for m in messages)
+    assert all(m.sender_id == f"tg-{chat}" for m in messages)
     answers = fake.calls_to("answerCallbackQuery")
     assert len(answers) == 2 and all("text" not in a.params for a in answers)
 
@@ -447,7 +456,8 @@ def test_forged_or_foreign_callback_data_is_refused(server: ChannelServer, fake:
         server.post(callback_update(target, data))
     wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) == len(forged), what="the callback answers")
     send_sentinel_and_wait(server, chat, callback_update(chat, genuine), "/affirm")  # the genuine tap still works
-    assert [(m.sender_id, m.text) for m in server.recorder.messages] == [(str(chat), "确认"), (str(chat), "/affirm")]
+    cid = f"tg-{chat}"
+    assert [(m.sender_id, m.text) for m in server.recorder.messages] == [(cid, "确认"), (cid, "/affirm")]
     answers = [a.params.get("text") for a in fake.calls_to("answerCallbackQuery")]
     assert answers == [BUTTON_EXPIRED] * len(forged) + [None]
 
@@ -471,12 +481,12 @@ def test_agent_console_messages_go_out_through_the_registered_sender(fake: FakeT
     with ChannelServer(make_channel(fake), Recorder()) as console_side:
         fake.reset()
         messages = [
-            {"recipient_id": str(chat), "text": "您好，我是客服李娜，正在为您处理。", "agent": "李娜"},
-            {"recipient_id": str(chat), "text": "还需要别的帮助吗？",
+            {"recipient_id": f"tg-{chat}", "text": "您好，我是客服李娜，正在为您处理。", "agent": "李娜"},
+            {"recipient_id": f"tg-{chat}", "text": "还需要别的帮助吗？",
              "buttons": [{"title": "没有了", "payload": "/deny"}]},
-            {"recipient_id": str(chat), "image": "https://example.com/route.png"},
+            {"recipient_id": f"tg-{chat}", "image": "https://example.com/route.png"},
         ]
-        console_side.run(senders.deliver("telegram", str(chat), messages))
+        console_side.run(senders.deliver("telegram", f"tg-{chat}", messages))
         sent = fake.calls_to("sendMessage")
         assert [c.params["text"] for c in sent] == [messages[0]["text"], messages[1]["text"]]
         assert {c.params["chat_id"] for c in sent} == {str(chat)}
@@ -598,6 +608,6 @@ def test_poll_mode_forwards_updates_through_the_webhook(server: ChannelServer, f
     config = TelegramConfig.from_mapping({"token": TOKEN, "secret_token": SECRET, "base_url": fake.url}, env={})
     assert asyncio.run(poll(config, server.base, max_batches=1)) == 0
     (message,) = server.recorder.wait(1)
-    assert message.text == "/greet" and message.sender_id == str(chat)
+    assert message.text == "/greet" and message.sender_id == f"tg-{chat}"
     assert fake.calls_to("deleteWebhook")[0].json("drop_pending_updates") is False
     assert fake.calls_to("getUpdates")[0].json("allowed_updates") == ["message", "callback_query"]

@@ -31,6 +31,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
+from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY
 from connectors.wechat import (
@@ -180,6 +181,14 @@ def sanic_test_mode() -> Iterator[None]:
     Sanic.test_mode = previous
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with empty per-sender windows (the tests reuse senders across the module)."""
+    set_limiter(MemoryRateLimiter())
+    yield
+    set_limiter(None)
+
+
 @pytest.fixture(scope="module")
 def fake_server() -> Iterator[FakeWeChat]:
     server = FakeWeChat(APP_ID, APP_SECRET).start()
@@ -296,7 +305,8 @@ def test_text_message_plaintext_mode(channel: ChannelServer, fake: FakeWeChat) -
     assert (reply.status_code, reply.text) == (200, "success")
     fake.wait_for(lambda: len(fake.sent) == 1)
     [message] = channel.received
-    assert (message.text, message.sender_id, message.input_channel) == ("SF1648547086646 到哪了", OPENID, "wechat")
+    assert (message.text, message.input_channel) == ("SF1648547086646 到哪了", "wechat")
+    assert message.sender_id == f"wx-{OPENID}"  # the channel's own namespace: no other channel can write here
     assert fake.sent == [{"touser": OPENID, "msgtype": "text", "text": {"content": "收到：SF1648547086646 到哪了"}}]
 
 
@@ -325,7 +335,7 @@ def test_text_message_safe_mode(serve: Callable[..., ChannelServer], fake: FakeW
     reply = channel.post(body, query)
     assert (reply.status_code, reply.text) == (200, "success")
     fake.wait_for(lambda: len(fake.sent) == 1)
-    assert [(m.text, m.sender_id) for m in channel.received] == [("我的快递呢", OPENID)]
+    assert [(m.text, m.sender_id) for m in channel.received] == [("我的快递呢", f"wx-{OPENID}")]
     assert fake.texts(OPENID) == ["收到：我的快递呢"]
 
 
@@ -441,7 +451,7 @@ def test_events_deduplicated_by_sender_and_time(channel: ChannelServer, fake: Fa
     channel.post(xml(OTHER, created=1_764_000_000, MsgType="event", Event="subscribe", EventKey=""))
     sentinels = {openid: send_sentinel_and_wait(channel, fake, openid) for openid in (OPENID, OTHER)}
     for openid in (OPENID, OTHER):
-        assert [m.text for m in channel.received if m.sender_id == openid] == ["/greet", sentinels[openid]]
+        assert [m.text for m in channel.received if m.sender_id == f"wx-{openid}"] == ["/greet", sentinels[openid]]
         assert fake.texts(openid) == ["收到：/greet", f"收到：{sentinels[openid]}"]
     assert len(channel.received) == 4
 
@@ -600,15 +610,15 @@ def test_unreachable_api_is_logged(
 
 
 def test_agent_console_replies_go_through_the_api(channel: ChannelServer, fake: FakeWeChat) -> None:
-    messages = [{"recipient_id": OPENID, "text": "您好，我是客服李娜，马上为您处理。", "agent": "李娜"}]
-    channel.call(senders.deliver("wechat", OPENID, messages))
+    messages = [{"recipient_id": f"wx-{OPENID}", "text": "您好，我是客服李娜，马上为您处理。", "agent": "李娜"}]
+    channel.call(senders.deliver("wechat", f"wx-{OPENID}", messages))
     assert fake.texts(OPENID) == ["您好，我是客服李娜，马上为您处理。"]
 
 
 def test_output_channel_for_rasa_apis_sends_at_once(channel: ChannelServer, fake: FakeWeChat) -> None:
     out = channel.channel.get_output_channel()
-    channel.call(out.send_text_message(OPENID, "您的工单有新进展"))
-    channel.call(out.send_image_url(OPENID, "https://example.com/p.jpg"))
+    channel.call(out.send_text_message(f"wx-{OPENID}", "您的工单有新进展"))
+    channel.call(out.send_image_url(f"wx-{OPENID}", "https://example.com/p.jpg"))
     assert fake.texts() == ["您的工单有新进展", "https://example.com/p.jpg"]
 
 
