@@ -52,7 +52,7 @@ class PhotoRef:
         return {"sha256": self.sha256, "size": self.size, "content_type": self.content_type}
 
 
-def ingest(metadata: Any, store: EvidenceStore) -> Any:
+def ingest(metadata: Any, store: EvidenceStore, *, refuse: str | None = None) -> Any:
     """Check and store the photos in ``metadata["attachments"]``; return the metadata to pass on.
 
     Blocking (image decoding and disk): call it through ``asyncio.to_thread``.
@@ -61,16 +61,27 @@ def ingest(metadata: Any, store: EvidenceStore) -> Any:
     Args:
         metadata: Message metadata as the client sent it (anything).
         store: Where accepted photos go.
+        refuse: An error code (one of :data:`bot.evidence.ERROR_CODES`, e.g. ``"outside_claim"``
+            or ``"slow_down"``) given to every attachment that decoded: nothing is checked
+            or stored then, so the image work is skipped altogether.
 
     Returns:
         A copy of ``metadata`` whose ``attachments`` hold references and error codes only.
+
+    Raises:
+        ValueError: ``refuse`` is not a known error code.
     """
+    if refuse is not None and refuse not in ERROR_CODES:
+        raise ValueError(f"unknown error code {refuse!r}")
     if not isinstance(metadata, Mapping) or "attachments" not in metadata:
         return metadata
     refs: list[dict[str, Any]] = []
     for raw in decode_attachments(metadata):
         if not raw.ok or raw.data is None:
             refs.append({"kind": raw.kind or "unknown", "error": raw.error or "malformed"})
+            continue
+        if refuse is not None:
+            refs.append({"kind": "image", "error": refuse})
             continue
         try:
             stored = store.save(check_image(raw.data))

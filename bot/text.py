@@ -11,8 +11,15 @@ import unicodedata
 
 from bot.waybill import find_waybills
 
-MAX_MESSAGE_CHARS = 2000
-"""Longest text handed to NLU; the rest is cut off (a 10,000-character paste still gets an answer)."""
+MAX_MESSAGE_CHARS = 1000
+"""Longest text handed to NLU; the rest is cut off (a 10,000-character paste still gets an answer).
+
+NLU runs on the Rasa server's event loop and its cost grows faster than the length: a
+2,000-character message held every other customer up for 0.3-0.5 s, a 1,000-character one
+for about a tenth of a second (issue 11). A thousand characters is two screens of chat."""
+PRE_CUT_FACTOR = 4
+"""Text is cut to ``PRE_CUT_FACTOR * max_chars`` *before* the character-by-character cleaning, so the
+work per message is bounded whatever a client sends (the rest could not reach NLU anyway)."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -71,10 +78,12 @@ def prepare_customer_text(text: str | None, max_chars: int = MAX_MESSAGE_CHARS) 
     Returns:
         Text without control characters, collapsed runs of spaces, cut to
         ``max_chars`` and never starting with ``/``; empty when nothing is left.
+        The input is first cut to ``PRE_CUT_FACTOR * max_chars`` characters, so a
+        30 MB paste costs no more than an 8,000-character one.
     """
     if not text:
         return ""
-    cleaned = strip_control(str(text))
+    cleaned = strip_control(str(text)[: max_chars * PRE_CUT_FACTOR])
     cleaned = _SPACES.sub(" ", cleaned).strip()
     cleaned = cleaned[:max_chars].strip()
     return neutralise_command(cleaned)

@@ -7,7 +7,8 @@ A shop page embeds the widget with one script tag::
 
 Routes:
 
-* ``POST /session``: a new conversation; answers ``{"token": ...}``. The token is
+* ``POST /session``: a new conversation (at most ``widget_sessions_per_address`` per client
+  address and window); answers ``{"token": ...}``. The token is
   ``<conversation id>.<HMAC-SHA256 of the id>`` keyed with ``WIDGET_SECRET`` (or a
   secret generated once into ``var/widget_secret``, mode 0600). The browser keeps it in
   localStorage and sends ``Authorization: Bearer <token>``; the conversation id is only
@@ -15,12 +16,18 @@ Routes:
   neither choose nor guess another customer's conversation (401 otherwise).
 * ``POST /message``: ``{"text": ..., "attachments": [{"kind": "image", "data": <base64>}]}``,
   handled exactly like the REST channel (:mod:`connectors.rest`): text cleaned, photos
-  checked and stored at the edge, photo-only messages become ``/send_photo``; answers
-  ``{"messages": [...]}`` with the bot's replies and any agent messages waiting.
+  checked and stored at the edge while a damage claim is being filed, photo-only messages
+  become ``/send_photo``; answers ``{"messages": [...]}`` with the bot's replies and any
+  agent messages waiting. At most ``widget_per_token`` messages per conversation.
 * ``GET /history``: the conversation's customer, bot and agent messages (Rasa tracker).
 * ``GET /events``: server-sent events with agent messages pushed live (the client reads
   them with ``fetch`` so the token stays in a header, never in a URL).
 * ``GET /demo``, ``GET /static/widget.js|widget.css``: the demo page (strict CSP) and assets.
+
+Limits (``policy/limits.yml``): bodies over ``body_bytes.widget_message`` (``/message``) or
+``body_bytes.widget_small`` (every other route) are refused with 413 before they are read;
+every route counts against ``widget_per_address``, history loads and event-stream
+connections against ``widget_reads_per_token``; over a rate, 429 with ``Retry-After``.
 
 CORS: only origins in ``WIDGET_ALLOWED_ORIGINS`` (comma-separated) get CORS headers and
 preflight answers; by default none, i.e. same origin only. Requests from any other
@@ -51,13 +58,14 @@ from sanic.response import HTTPResponse
 from bot.evidence import EvidenceStore, store_from_env
 from connectors import live, senders
 from connectors.inbound import PHOTO_INTENT, customer_text, is_paused
-from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, sender_tag
+from connectors.metadata import MetadataError
+from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, bearer, parse_json, sender_tag
+from connectors.rest import PayloadError as RestPayloadError
+from connectors.server_limits import LimitedBlueprint, body_limit, client_address, rate_limited, too_large
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "widget_static"
-MAX_BODY_BYTES = 15 * 1024 * 1024
-"""Largest ``/message`` body accepted (a 10 MB photo in base64 plus slack)."""
 MAX_TEXT_CHARS = 4000
 MIN_SECRET_CHARS = 16
 DEFAULT_SECRET_FILE = "var/widget_secret"
@@ -126,16 +134,6 @@ def verify(secret: bytes, token: str | None) -> str | None:
         return None
     expected = _signature(secret, conversation_id)
     return conversation_id if hmac.compare_digest(expected.encode(), signature.encode()) else None
-
-
-def bearer(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, else ``None``."""
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
 
 
 def load_secret(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> bytes:
@@ -335,7 +333,7 @@ class WebWidgetInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Session, message, history, event-stream, demo and static routes."""
-        bp = Blueprint(f"web_widget_{id(self)}", __name__)
+        bp = LimitedBlueprint(f"web_widget_{id(self)}", __name__)
 
         def finish(request: Request, reply: HTTPResponse) -> HTTPResponse:
             headers = cors_headers(request.headers.get("origin"), self.origins)
@@ -352,14 +350,21 @@ class WebWidgetInput(InputChannel):
                 return response.text("origin not allowed", status=403)
             return response.empty(status=204, headers=headers)
 
-        def check(request: Request) -> tuple[str | None, HTTPResponse | None]:
-            """The caller's conversation, or the refusal to send."""
+        async def limited(request: Request, checks: list[tuple[str, str]], body: str) -> HTTPResponse | None:
+            """The 413 or 429 to send (with this route's CORS headers), else ``None``."""
+            refusal = too_large(request, body) or await rate_limited(
+                [("widget_per_address", client_address(request)), *checks])
+            return finish(request, refusal) if refusal is not None else None
+
+        async def check(request: Request, rate: str, body: str = "widget_small") -> tuple[str | None,
+                                                                                          HTTPResponse | None]:
+            """The caller's conversation, or the refusal to send (origin, size, token, rates)."""
             if origin_decision(request.headers.get("origin"), request.host, self.origins) == "refuse":
                 return None, response.json({"error": "origin not allowed"}, status=403)
             cid = verify(self.secret, bearer(request.headers.get("authorization")))
             if cid is None:
-                return None, error(request, 401, "missing or invalid session token")
-            return cid, None
+                return None, await limited(request, [], body) or error(request, 401, "missing or invalid session token")
+            return cid, await limited(request, [(rate, cid)], body)
 
         async def widget_cors(request: Request) -> HTTPResponse | None:
             """Runs before Rasa's sanic-cors: the widget answers its own preflights and owns its CORS headers."""
@@ -374,37 +379,40 @@ class WebWidgetInput(InputChannel):
                 app.request_middleware.appendleft(widget_cors)
 
         @bp.route("/session", methods=["POST", "OPTIONS"])
+        @body_limit("widget_small")
         async def session(request: Request) -> HTTPResponse:
             if request.method == "OPTIONS":
                 return preflight(request)
             if origin_decision(request.headers.get("origin"), request.host, self.origins) == "refuse":
                 return response.json({"error": "origin not allowed"}, status=403)
+            refusal = await limited(request, [("widget_sessions_per_address", client_address(request))],
+                                    "widget_small")  # fmt: skip
+            if refusal is not None:
+                return refusal
             cid = new_conversation_id()
             return finish(request, response.json({"token": sign(self.secret, cid)}))
 
         @bp.route("/message", methods=["POST", "OPTIONS"])
+        @body_limit("widget_message")
         async def message(request: Request) -> HTTPResponse:
             if request.method == "OPTIONS":
                 return preflight(request)
-            cid, refusal = check(request)
+            cid, refusal = await check(request, "widget_per_token", "widget_message")
             if refusal is not None or cid is None:
                 return refusal or error(request, 401, "missing or invalid session token")
-            declared = request.headers.get("content-length") or "0"
-            if (declared.isdigit() and int(declared) > MAX_BODY_BYTES) or len(request.body or b"") > MAX_BODY_BYTES:
-                return error(request, 413, f"message too large (at most {MAX_BODY_BYTES // (1024 * 1024)} MB)")
             try:
-                raw_text, metadata = parse_message(json.loads(request.body or b"null"))
-            except ValueError as exc:  # JSONDecodeError and PayloadError are ValueErrors
-                reason = str(exc) if isinstance(exc, PayloadError) else "body must be JSON"
-                return error(request, 400, reason)
+                raw_text, metadata = parse_message(parse_json(request.body))
+            except (PayloadError, RestPayloadError) as exc:
+                return error(request, 400, str(exc))
             return finish(request, response.json({"messages": await self._handle(
                 request, on_new_message, cid, raw_text, metadata)}))  # fmt: skip
 
         @bp.route("/history", methods=["GET", "OPTIONS"])
+        @body_limit("widget_small")
         async def history(request: Request) -> HTTPResponse:
             if request.method == "OPTIONS":
                 return preflight(request)
-            cid, refusal = check(request)
+            cid, refusal = await check(request, "widget_reads_per_token")
             if refusal is not None or cid is None:
                 return refusal or error(request, 401, "missing or invalid session token")
             # whatever waits in the outbox is in the tracker too: the reloaded page shows it from there
@@ -414,10 +422,11 @@ class WebWidgetInput(InputChannel):
             return finish(request, response.json({"messages": shown}))
 
         @bp.route("/events", methods=["GET", "OPTIONS"])
+        @body_limit("widget_small")
         async def events(request: Request) -> HTTPResponse | None:
             if request.method == "OPTIONS":
                 return preflight(request)
-            cid, refusal = check(request)
+            cid, refusal = await check(request, "widget_reads_per_token")
             if refusal is not None or cid is None:
                 return refusal or error(request, 401, "missing or invalid session token")
             headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -445,13 +454,21 @@ class WebWidgetInput(InputChannel):
             return None
 
         @bp.route("/demo", methods=["GET"])
+        @body_limit("widget_small")
         async def demo(request: Request) -> HTTPResponse:
+            refusal = await limited(request, [], "widget_small")
+            if refusal is not None:
+                return refusal
             html = (STATIC / "demo.html").read_text(encoding="utf-8")
             return response.html(html, headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
                                                 "Referrer-Policy": "no-referrer"})  # fmt: skip
 
         @bp.route("/static/<name:str>", methods=["GET"])
+        @body_limit("widget_small")
         async def static(request: Request, name: str) -> HTTPResponse:
+            refusal = await limited(request, [], "widget_small")
+            if refusal is not None:
+                return refusal
             kind = STATIC_FILES.get(name)
             if kind is None:
                 return response.text("not found", status=404)
@@ -471,7 +488,11 @@ class WebWidgetInput(InputChannel):
         metadata: dict[str, Any] | None,
     ) -> list[dict[str, Any]]:
         """One customer message through Rasa, exactly as :mod:`connectors.rest` does it."""
-        text, metadata = await customer_text(raw_text, metadata, self.evidence(), "widget")
+        try:
+            text, metadata = await customer_text(raw_text, metadata, self.evidence(), "widget", app=request.app,
+                                                 sender_id=cid, address=client_address(request))  # fmt: skip
+        except MetadataError:  # parse_message builds the metadata itself: only ever an object
+            text, metadata = "", None
         if not text:
             return [to_widget({"text": EMPTY_REPLY})]
         collector = CollectingOutputChannel()

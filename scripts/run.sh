@@ -4,14 +4,24 @@
 #   scripts/run.sh shell   terminal chat
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Everything the servers write (var/tickets.db, var/evidence/, secrets, logs) is owner-only;
+# files left readable by an earlier run are tightened too.
+umask 077
 RASA=.venv/bin/rasa
 PORT=${RASA_PORT:-5005}
 HOST=${RASA_HOST:-127.0.0.1}
 mkdir -p var
+chmod -R go-rwx var 2>/dev/null || true
 
 if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa_token
+  chmod 600 var/rasa_token
   RASA_TOKEN=$(cat var/rasa_token)
+  TOKEN_WHERE="var/rasa_token (mode 0600)"
+  TOKEN_SHELL='$(cat var/rasa_token)'
+else
+  TOKEN_WHERE="the RASA_TOKEN environment variable"
+  TOKEN_SHELL='$RASA_TOKEN'
 fi
 
 if (exec 3<>/dev/tcp/127.0.0.1/5055) 2>/dev/null; then
@@ -43,8 +53,10 @@ cat <<MSG
 
   More demo numbers: README.md ("Demo numbers to try") and fixtures/shipments.yml.
 
-  HTTP API (conversations, model) needs the token: ?token=$RASA_TOKEN
-    (set RASA_TOKEN to choose your own; this one is kept in var/rasa_token)
+  The REST channel answers only this host until REST_API_KEYS is set (README, "Security model").
+
+  HTTP API (conversations, model) needs the token from $TOKEN_WHERE, in a header:
+    curl -s -H "Authorization: Token $TOKEN_SHELL" http://$HOST:$PORT/status
   Ctrl-C stops both servers.
 
 MSG

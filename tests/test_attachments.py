@@ -67,3 +67,23 @@ def test_references_refuse_anything_malformed() -> None:
     ]
     assert [r.error for r in references({"attachments": bad})] == ["malformed"] * 5
     assert references({"attachments": [{"error": "too_large"}]})[0].problem().code == "too_large"
+
+
+def test_refused_photos_are_neither_decoded_nor_stored(tmp_path) -> None:
+    store = EvidenceStore(tmp_path)
+    metadata = {"attachments": [{"kind": "image", "data": base64.b64encode(_png()).decode()},
+                                {"kind": "image", "data": "@@not base64@@"}]}  # fmt: skip
+    out = ingest(metadata, store, refuse="outside_claim")
+    assert out["attachments"] == [{"kind": "image", "error": "outside_claim"},
+                                  {"kind": "image", "error": "bad_encoding"}]  # fmt: skip
+    assert not any(tmp_path.iterdir())
+    problem = references(out)[0].problem()
+    assert problem is not None and "理赔" in problem.message("zh") and "claim" in problem.message("en")
+    assert ingest(metadata, store, refuse="slow_down")["attachments"][0]["error"] == "slow_down"
+
+
+def test_refusing_with_an_unknown_code_is_a_programming_error(tmp_path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        ingest({"attachments": []}, EvidenceStore(tmp_path), refuse="nope")

@@ -24,12 +24,13 @@
     zh: { title: "在线客服", open: "打开在线客服", close: "关闭", placeholder: "输入消息…", send: "发送",
           upload: "上传照片", typing: "客服正在输入…", agent: "人工客服", photo: "[照片]",
           tooBig: "照片太大了（最大 10 MB），请压缩后再发送。", notImage: "请选择图片文件（JPG、PNG 或 WebP）。",
-          failed: "网络好像有点问题，消息没有发出去，请稍后再试。", welcome: "您好，我是智能客服，可以帮您查快递、登记破损理赔、转人工。" },
+          failed: "网络好像有点问题，消息没有发出去，请稍后再试。", slow: "您发消息太快了，请等 {s} 秒后再发。", welcome: "您好，我是智能客服，可以帮您查快递、登记破损理赔、转人工。" },
     en: { title: "Customer service", open: "Open customer service chat", close: "Close", placeholder: "Type a message…",
           send: "Send", upload: "Upload a photo", typing: "Typing…", agent: "Agent", photo: "[photo]",
           tooBig: "That photo is too large (10 MB at most). Please make it smaller and send it again.",
           notImage: "Please choose an image file (JPG, PNG or WebP).",
           failed: "The message could not be sent (network problem). Please try again in a moment.",
+          slow: "You are sending messages too fast. Please wait {s} seconds and send it again.",
           welcome: "Hello! I can track parcels, register damage claims, or put you through to an agent." }
   }[lang];
   var TOKEN_KEY = "lcs-widget-token:" + (server || location.origin);
@@ -196,6 +197,11 @@
       return api("/message", { method: "POST", body: JSON.stringify({ text: text, attachments: attachments }) })
         .then(function (r) {
           return r.json().then(function (body) {
+            if (r.status === 429) {  // rate limit: say how long to wait, in the customer's language
+              system(TEXT.slow.replace("{s}", String((body && body.retry_after) || r.headers.get("Retry-After") || 60)));
+              return;
+            }
+            if (r.status === 413) { system(TEXT.tooBig); return; }
             if (!r.ok) { system(body && body.error ? body.error : TEXT.failed); return; }
             (body.messages || []).forEach(function (m) { show(m); });
           });
