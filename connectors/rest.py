@@ -58,11 +58,11 @@ from bot.evidence import EvidenceStore, store_from_env
 from connectors import live
 from connectors.inbound import customer_text, is_paused
 from connectors.metadata import MetadataError
+from connectors.proxy import client_address
 from connectors.senders import RESERVED_PREFIXES
 from connectors.server_limits import (
     LimitedBlueprint,
     body_limit,
-    client_address,
     is_loopback_client,
     rate_limited,
     too_large,

@@ -19,7 +19,7 @@ widget's) installs, once per app, when it is registered:
   never appear in a URL (browser history, proxy and access logs). Rasa still does the
   comparison; nothing here logs or keeps the value.
 
-Also the helpers every customer route uses: :func:`client_address`, :func:`is_loopback_client`
+Also the helpers every customer route uses: :func:`is_loopback_client`
 and :func:`rate_limited` (429 with ``Retry-After``).
 """
 
@@ -77,16 +77,6 @@ def too_large(request: Request, name: str) -> HTTPResponse | None:
     if (declared.isdigit() and int(declared) > cap) or len(request.body or b"") > cap:
         return response.json({"error": f"request body too large (at most {cap} bytes)"}, status=413)
     return None
-
-
-def client_address(request: Request) -> str:
-    """The caller's address for rate limits.
-
-    ``request.remote_addr`` when the app is configured to trust a proxy (Sanic's
-    ``PROXIES_COUNT`` / ``REAL_IP_HEADER`` / ``FORWARDED_SECRET``; empty otherwise, so a
-    client cannot choose it by sending ``X-Forwarded-For``), else the socket's peer.
-    """
-    return request.remote_addr or request.ip or "unknown"
 
 
 def is_loopback_client(request: Request) -> bool:

@@ -59,9 +59,10 @@ from bot.evidence import EvidenceStore, store_from_env
 from connectors import live, senders
 from connectors.inbound import PHOTO_INTENT, customer_text, is_paused
 from connectors.metadata import MetadataError
+from connectors.proxy import client_address
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, bearer, parse_json, sender_tag
 from connectors.rest import PayloadError as RestPayloadError
-from connectors.server_limits import LimitedBlueprint, body_limit, client_address, rate_limited, too_large
+from connectors.server_limits import LimitedBlueprint, body_limit, rate_limited, too_large
 
 logger = logging.getLogger(__name__)
 

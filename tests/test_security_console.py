@@ -116,7 +116,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     Services.agents, Services.tickets = agents, tickets
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EVIDENCE_DIR", str(tmp / "evidence"))
-        mp.delenv("CONSOLE_TRUSTED_PROXY", raising=False)
+        mp.delenv("TRUSTED_PROXIES", raising=False)
         with ConsoleServer(rasa) as server:
             for cid in ("chat-a", "chat-b", "chat-waiting", "bot-only"):
                 events = [UserUttered(f"{cid}: 我的手机 {PHONE}", {"name": "greet"}), BotUttered(f"好的 {cid}")]
@@ -380,7 +380,7 @@ def test_handoff_summaries_mask_phone_numbers() -> None:
 def test_a_stranger_cannot_lock_an_agent_out_and_the_owner_gets_in_after_the_delay(
     world: dict, monkeypatch: pytest.MonkeyPatch, fresh_state: Clock
 ) -> None:
-    monkeypatch.setenv("CONSOLE_TRUSTED_PROXY", "127.0.0.1")
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
     http = httpx.Client(base_url=world["server"].base, timeout=10, follow_redirects=False)
     stranger, owner = {"X-Forwarded-For": "203.0.113.9"}, {"X-Forwarded-For": "198.51.100.7"}
     per_try = limits().rate("login_per_account_address")
@@ -400,7 +400,7 @@ def test_a_stranger_cannot_lock_an_agent_out_and_the_owner_gets_in_after_the_del
 def test_guessing_across_usernames_is_limited_per_address(
     world: dict, monkeypatch: pytest.MonkeyPatch, fresh_state: Clock
 ) -> None:
-    monkeypatch.setenv("CONSOLE_TRUSTED_PROXY", "127.0.0.1")
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
     http = httpx.Client(base_url=world["server"].base, timeout=10, follow_redirects=False)
     guesser = {"X-Forwarded-For": "203.0.113.50"}
     rate = limits().rate("login_per_address")
@@ -411,7 +411,7 @@ def test_guessing_across_usernames_is_limited_per_address(
     assert "Too many login attempts" in refused.text
     assert login(http, "agent.b", PASSWORD, {"X-Forwarded-For": "198.51.100.8"}).status_code == 302
     # without a trusted proxy, X-Forwarded-For is the client's own claim: it cannot buy fresh addresses
-    monkeypatch.delenv("CONSOLE_TRUSTED_PROXY")
+    monkeypatch.delenv("TRUSTED_PROXIES")
     fresh_state.now += rate.seconds
     for n in range(rate.count):
         login(http, f"user{n:03d}", "a wrong guess!", {"X-Forwarded-For": f"192.0.2.{n}"})
@@ -449,7 +449,7 @@ def test_cookies_are_secure_over_tls_believed_only_from_a_trusted_proxy(
     world: dict, monkeypatch: pytest.MonkeyPatch, trusted: str | None, headers: dict, secure: bool
 ) -> None:
     if trusted:
-        monkeypatch.setenv("CONSOLE_TRUSTED_PROXY", trusted)
+        monkeypatch.setenv("TRUSTED_PROXIES", trusted)
     http = httpx.Client(base_url=world["server"].base, timeout=10, follow_redirects=False)
     page = http.get(f"{CONSOLE}/login", headers=headers)
     assert ("; secure" in cookie_flags(page, "lcs_login_csrf")) is secure
