@@ -10,9 +10,13 @@ Telegram never waits for NLU and never re-sends a slow update.
 * Text goes through :func:`bot.text.prepare_customer_text` (a customer's leading ``/``
   is neutralised); ``/start`` and ``/help`` are the two commands a customer may send and
   become ``/greet``.
-* Photos: the largest size whose ``file_size`` is within
+* Photos are taken only while the conversation's damage claim form runs
+  (:func:`connectors.inbound.claim_open`, read from the tracker of the Rasa server the
+  channel runs in). Outside a claim nothing is downloaded nor stored: Rasa gets the photo
+  intent with the reference ``{"kind": "image", "error": "outside_claim"}`` and the dialogue
+  explains how to start a claim. Inside a claim the largest size whose ``file_size`` is within
   :data:`bot.evidence.MAX_IMAGE_BYTES` is downloaded (``getFile`` + the file URL) and
-  goes through :func:`bot.attachments.ingest`, exactly like a REST photo; Rasa sees
+  goes through :func:`connectors.inbound.store_photos`, exactly like a REST photo; Rasa sees
   references only, and a photo without caption is the ``/send_photo`` intent. If every
   size is too large, or the download fails, the channel answers the customer itself
   (transport problems) and Rasa never hears of it; content problems (not an image,
@@ -77,7 +81,7 @@ import sys
 from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import (
@@ -95,7 +99,7 @@ from telegram.ext import Application
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
-from connectors.inbound import PHOTO_INTENT, store_photos
+from connectors.inbound import PHOTO_INTENT, claim_open, store_photos
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
 from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, throttle
 from connectors.telegram_cli import delete_webhook, main, poll, set_webhook
@@ -364,7 +368,7 @@ class TelegramInput(InputChannel):
                 if verdict.notice is not None:
                     self._spawn(self._notify(chat, verdict.notice))
                 return response.json({"ok": True})
-        self._spawn(self._process(update, on_new_message))
+        self._spawn(self._process(update, on_new_message, request.app))
         return response.json({"ok": True})
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -377,18 +381,18 @@ class TelegramInput(InputChannel):
         async with self._chat_locks.hold(chat):
             await TelegramOutput(self).send_text_message(conversation_id(self.name(), chat), text)
 
-    async def _process(self, update: Update, on_new_message: OnNewMessage) -> None:
+    async def _process(self, update: Update, on_new_message: OnNewMessage, app: Sanic) -> None:
         try:
             if update.callback_query is not None:
                 await self._on_callback(update.callback_query, on_new_message)
             elif update.message is not None:
-                await self._on_message(update.message, on_new_message)
+                await self._on_message(update.message, on_new_message, app)
             else:
                 logger.debug("telegram: ignored an update of another type")
         except Exception as exc:  # a background task: nobody else would log it
             logger.error("telegram: handling an update failed: %s", type(exc).__name__)
 
-    async def _on_message(self, message: Message, on_new_message: OnNewMessage) -> None:
+    async def _on_message(self, message: Message, on_new_message: OnNewMessage, app: Sanic) -> None:
         if message.chat.type != Chat.PRIVATE:
             logger.info("telegram: ignored a message from a %s chat", message.chat.type)
             return
@@ -397,7 +401,7 @@ class TelegramInput(InputChannel):
             return
         async with self._chat_locks.hold(message.chat.id):
             output = TelegramOutput(self)
-            text, metadata = await self._read(message, output, sender_id)
+            text, metadata = await self._read(message, output, sender_id, app)
             if text is None:
                 return
             if not text:
@@ -407,9 +411,12 @@ class TelegramInput(InputChannel):
             await self._hand_over(user_message, output, on_new_message)
 
     async def _read(
-        self, message: Message, output: TelegramOutput, sender_id: str
+        self, message: Message, output: TelegramOutput, sender_id: str, app: Sanic
     ) -> tuple[str | None, dict[str, Any] | None]:
-        """``(text, metadata)`` for Rasa, or ``(None, None)`` when the channel has answered itself."""
+        """``(text, metadata)`` for Rasa, or ``(None, None)`` when the channel has answered itself.
+
+        A photo is downloaded only inside a claim (the Rasa server's tracker in ``app.ctx.agent``).
+        """
         if message.text is not None:
             return telegram_text(message.text), None
         document = message.document
@@ -422,6 +429,10 @@ class TelegramInput(InputChannel):
         else:
             await output.send_text_message(sender_id, UNSUPPORTED_REPLY)
             return None, None
+        caption = prepare_customer_text(message.caption)
+        if not await claim_open(app, sender_id, self.name()):  # not downloaded, not stored: Rasa explains
+            logger.info("telegram: a photo outside any claim was not downloaded (chat %s)", sender_tag(sender_id))
+            return caption or PHOTO_INTENT, {"attachments": [{"kind": "image", "error": "outside_claim"}]}
         if file_id is None:
             await output.send_text_message(sender_id, _bilingual(EvidenceError.from_code("too_large")))
             return None, None
@@ -434,8 +445,9 @@ class TelegramInput(InputChannel):
         if isinstance(data, EvidenceError):
             await output.send_text_message(sender_id, _bilingual(data))
             return None, None
-        metadata = await store_photos({"attachments": [{"kind": "image", "data": data}]}, store_from_env(), "telegram")
-        return prepare_customer_text(message.caption) or PHOTO_INTENT, metadata
+        photos = {"attachments": [{"kind": "image", "data": data}]}
+        metadata = await store_photos(photos, store_from_env(), self.name(), app=app, sender_id=sender_id)
+        return caption or PHOTO_INTENT, metadata
 
     async def _download(self, file_id: str) -> bytes | EvidenceError:
         try:

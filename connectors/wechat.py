@@ -26,9 +26,12 @@ What reaches Rasa (sender id = ``wx-`` + the customer's openid):
 
 * text: cleaned by ``bot.text.prepare_customer_text``; a bare number answering numbered
   options becomes that button's payload;
-* image: downloaded through the media API, checked and stored by
-  ``bot.attachments.ingest`` (the same attachment references as the REST channel) and
-  sent as the ``/send_photo`` intent;
+* image: the ``/send_photo`` intent. Only while the conversation's damage claim form runs
+  (:func:`connectors.inbound.claim_open`, read from the tracker of the Rasa server the
+  channel runs in) is the photo downloaded through the media API, checked and stored by
+  :func:`connectors.inbound.store_photos` (the same attachment references as the REST
+  channel); outside a claim nothing is downloaded nor stored, the reference is
+  ``{"kind": "image", "error": "outside_claim"}`` and the dialogue explains how to start a claim;
 * voice: the ``Recognition`` text when WeChat's speech recognition is on; otherwise
   the customer is asked to type;
 * ``subscribe`` event: ``/greet``; menu ``CLICK`` events: the text configured for the
@@ -66,7 +69,7 @@ from wechatpy.exceptions import InvalidAppIdException
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceStore, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
-from connectors.inbound import PHOTO_INTENT, is_paused, store_photos
+from connectors.inbound import PHOTO_INTENT, claim_open, is_paused, store_photos
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
 from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, native_id, throttle
 from connectors.wechat_api import (
@@ -617,7 +620,7 @@ class WeChatInput(InputChannel):
         """One message: interpret it, run the Rasa turn, send the replies as one message."""
         openid = _field(message, "FromUserName")
         sender = conversation_id(self.name(), openid)
-        text, metadata = await self._interpret(openid, message)
+        text, metadata = await self._interpret(openid, message, app)
         if text is None:
             return
         if not text:
@@ -634,8 +637,13 @@ class WeChatInput(InputChannel):
             await output.send_text_message(sender, FAILURE_REPLY)
         await output.flush(sender)
 
-    async def _interpret(self, openid: str, message: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
-        """The text (and metadata) for Rasa; ``None`` when answered here or ignored."""
+    async def _interpret(
+        self, openid: str, message: Mapping[str, Any], app: Sanic
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """The text (and metadata) for Rasa; ``None`` when answered here or ignored.
+
+        A photo is downloaded only inside a claim (the Rasa server's tracker in ``app.ctx.agent``).
+        """
         msg_type = _field(message, "MsgType").lower()
         if msg_type == "event":
             return await self._event(openid, message), None
@@ -644,12 +652,15 @@ class WeChatInput(InputChannel):
             return _choose(prepare_customer_text(_field(message, "Content")), options), None
         if msg_type == "image":
             sender = conversation_id(self.name(), openid)
+            if not await claim_open(app, sender, self.name()):  # not downloaded, not stored: Rasa explains
+                logger.info("wechat: a photo outside any claim was not downloaded (customer %s)", sender_tag(sender))
+                return PHOTO_INTENT, {"attachments": [{"kind": "image", "error": "outside_claim"}]}
             verdict = await throttle("wechat_photos_per_sender", sender, TOO_MANY_PHOTOS_REPLY)
             if not verdict.allowed:  # image work is bounded per customer: no download, no decode
                 if verdict.notice is not None:
                     await self.api.send_text(openid, verdict.notice)
                 return None, None
-            return PHOTO_INTENT, await self._photo(openid, _field(message, "MediaId"))
+            return PHOTO_INTENT, await self._photo(openid, _field(message, "MediaId"), app)
         if msg_type == "voice":
             recognition = prepare_customer_text(_field(message, "Recognition"))
             if recognition:
@@ -671,8 +682,9 @@ class WeChatInput(InputChannel):
             await self.api.send_text(openid, MENU_REPLY)
         return None
 
-    async def _photo(self, openid: str, media_id: str) -> dict[str, Any]:
+    async def _photo(self, openid: str, media_id: str, app: Sanic) -> dict[str, Any]:
         """Download a photo and store it as evidence; the metadata holds its reference or an error."""
+        sender = conversation_id(self.name(), openid)
         error = "bad_encoding"
         if media_id:
             try:
@@ -680,10 +692,10 @@ class WeChatInput(InputChannel):
             except MediaTooLarge:
                 error = "too_large"
             except WeChatError as exc:
-                tag = sender_tag(conversation_id(self.name(), openid))
-                logger.error("wechat: photo download failed for customer %s: %s", tag, exc)
+                logger.error("wechat: photo download failed for customer %s: %s", sender_tag(sender), exc)
             else:
-                return await store_photos({"attachments": [{"kind": "image", "data": data}]}, self.evidence(), "wechat")
+                photos = {"attachments": [{"kind": "image", "data": data}]}
+                return await store_photos(photos, self.evidence(), self.name(), app=app, sender_id=sender)
         return {"attachments": [{"kind": "image", "error": error}]}
 
 

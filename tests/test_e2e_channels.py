@@ -3,31 +3,37 @@
 The same customer question arrives as a signed WeChat callback and as a Telegram
 webhook update; the bot's answer comes back through each platform's send API (the
 fake servers record it). Then a Telegram customer asks for a human, and the agent's
-reply from the console reaches Telegram through the same sender interface.
+reply from the console reaches Telegram through the same sender interface. Photos are
+taken only inside a damage claim: outside one, neither channel calls its platform's
+download endpoint and the dialogue explains how to start a claim; a Telegram customer who
+files a claim has the photo the form asks for downloaded and stored.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e_servers import ROOT, Servers
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, small_jpeg
 from tests.fake_wechat import FakeWeChat
 from tests.test_e2e_handoff import CONSOLE, create_agent, login
 from tests.test_telegram_channel import SECRET as TG_SECRET
 from tests.test_telegram_channel import TOKEN as TG_TOKEN
-from tests.test_telegram_channel import message_update
-from tests.test_wechat_channel import APP_ID, APP_SECRET, OPENID, signed, text_xml
+from tests.test_telegram_channel import message_update, photo_size
+from tests.test_wechat_channel import APP_ID, APP_SECRET, OPENID, signed, text_xml, xml
 from tests.test_wechat_channel import TOKEN as WX_TOKEN
 
 pytestmark = pytest.mark.e2e
 
-DELIVERED = "SF1873662042955"
+DELIVERED = "SF1873662042955"  # also insured: a damage claim can be filed for it
+RECEIVER_DIGITS = "8712"  # the last four digits of its receiver's phone
 SENTINEL_WAYBILL = "SF1229568959649"  # another parcel (out for delivery): its answer names it
 
 
@@ -167,3 +173,61 @@ def test_telegram_customer_gets_the_answer_and_an_agent_reply_through_the_same_s
     assert client.post(f"{CONSOLE}/api/chat/{conversation}/reply", json={"text": reply},
                        headers={"X-CSRF-Token": csrf}).status_code == 200  # fmt: skip
     wait_until(lambda: reply in telegram_texts(telegram, chat), "the agent's reply on Telegram")
+
+
+# --------------------------------------------------------------------------- photos only inside a claim
+
+OUTSIDE_CLAIM_ZH = "照片只在登记理赔时收取"
+OUTSIDE_CLAIM_EN = "photos are only taken during a damage claim"
+
+
+def evidence_files(servers: Servers) -> list[Path]:
+    folder = servers.workdir / "evidence"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def telegram_turn(servers: Servers, telegram: FakeTelegram, chat: int, expect: str, **content: object) -> str:
+    """Post one update from ``chat`` (right secret) and wait for a reply containing ``expect``; return the replies."""
+    before = len(telegram_texts(telegram, chat))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
+    done = httpx.post(f"{servers.base}/webhooks/telegram/webhook", content=json.dumps(message_update(chat, **content)),
+                      headers=headers, timeout=30)  # fmt: skip
+    assert done.status_code == 200
+    wait_until(lambda: any(expect in t for t in telegram_texts(telegram, chat)[before:]), f"a reply with {expect!r}")
+    return "\n".join(telegram_texts(telegram, chat)[before:])
+
+
+def test_telegram_keeps_a_photo_only_inside_the_claim_form(stack) -> None:
+    servers, _, telegram = stack
+    chat = 424243
+    outside, box = small_jpeg(), small_jpeg(80, 60)
+    telegram.add_file("e2e-outside", outside)
+    telegram.add_file("e2e-box", box)
+    said = telegram_turn(servers, telegram, chat, "理赔", photo=[photo_size("e2e-outside", 64, 48, len(outside))])
+    assert OUTSIDE_CLAIM_ZH in said or OUTSIDE_CLAIM_EN in said, said
+    assert not [c for c in telegram.calls_to("getFile") if c.params["file_id"] == "e2e-outside"]
+    assert "photos/e2e-outside.jpg" not in telegram.downloads and evidence_files(servers) == []
+
+    telegram_turn(servers, telegram, chat, "后四位", text=f"快递 {DELIVERED} 到了，箱子压坏了")
+    telegram_turn(servers, telegram, chat, "哪部分破损", text=f"尾号{RECEIVER_DIGITS}")
+    telegram_turn(servers, telegram, chat, "描述", text="外包装")
+    telegram_turn(servers, telegram, chat, "照片", text="纸箱一角压塌了")
+    telegram_turn(servers, telegram, chat, "收到 1 张照片", photo=[photo_size("e2e-box", 80, 60, len(box))])
+    assert [c.params["file_id"] for c in telegram.calls_to("getFile") if c.params["file_id"].startswith("e2e-")] == [
+        "e2e-box"]  # fmt: skip
+    assert [p for p in telegram.downloads if "e2e-" in p] == ["photos/e2e-box.jpg"]
+    assert len(evidence_files(servers)) == 1
+
+
+def test_wechat_does_not_download_a_photo_sent_outside_a_claim(stack) -> None:
+    servers, wechat, _ = stack
+    customer = "oE2e" + secrets.token_hex(12)
+    media_calls = wechat.media_calls
+    photo = xml(customer, MsgType="image", PicUrl="http://mmbiz.qpic.cn/x", MediaId="MEDIA_JPEG",
+                MsgId=secrets.randbelow(10**16))  # fmt: skip
+    done = post_wechat(servers, photo, signed())
+    assert done.status_code == 200 and done.text == "success"
+    wait_until(lambda: any("理赔" in t or "damage claim" in t for t in wechat.texts(customer)), "the WeChat reply")
+    (said,) = wechat.texts(customer)
+    assert OUTSIDE_CLAIM_ZH in said or OUTSIDE_CLAIM_EN in said, said
+    assert wechat.media_calls == media_calls  # the media endpoint was never called for it

@@ -5,6 +5,9 @@
   reaches nobody.
 * Telegram and WeChat answer 200 whatever happens, so a flood is met with one polite reply
   per window, then silence; photo downloads have their own, tighter bound.
+* Finding 6: photos are downloaded and stored only while the conversation's damage claim
+  form runs, read from the Rasa server's tracker store (a real ``Agent`` with Rasa's
+  in-memory store); when that cannot be read (no agent, tracker store down) nothing is kept.
 * The handoff queue has a cap on waiting conversations and an expiry, in memory and in the
   real Redis; expired conversations are resumed and their customers told
   (``connectors/handoff_expiry.py``); with a full queue the bot keeps serving.
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -35,7 +40,7 @@ import redis
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationPaused, ConversationResumed, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -44,6 +49,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sanic import Blueprint
 
 from actions import services
+from actions.claims import FORM
 from actions.handoff import ActionHandoff, set_handoff_queue
 from bot.handoff_queue import (
     HandoffQueue,
@@ -66,6 +72,7 @@ from tests.fake_telegram import FakeTelegram, small_jpeg
 from tests.fake_wechat import FakeWeChat
 from tests.redis_support import REDIS_URL, connect_redis
 from tests.sanic_server import BlueprintServer
+from tests.test_telegram_channel import claim_agent, claim_tracker, serve_agent
 
 ROOT = Path(__file__).resolve().parents[1]
 TG_TOKEN = "424242424:AAE-security_Token-0123456789abcdef"
@@ -73,6 +80,7 @@ TG_SECRET = "security-secret-" + "0a1b2c3d4e5f6a7b"
 WX_APP_ID = "wx1a2b3c4d5e6f7a8b"
 WX_APP_SECRET = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"
 WX_TOKEN = "secTok3nForTests"
+OUTSIDE_CLAIM = {"attachments": [{"kind": "image", "error": "outside_claim"}]}
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
 _ids = itertools.count(1)
@@ -297,33 +305,105 @@ def test_wechat_over_the_rate_gets_one_polite_reply_then_silence(wx, wechat, lim
     wechat.wait_for(lambda: wechat.texts(other) == ["收到：别人的消息"])
 
 
-def test_telegram_photo_work_is_bounded_per_chat(tg, telegram, limiter_clock: Seconds, tmp_path, monkeypatch) -> None:
+def evidence_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def tg_photo(server: BlueprintServer, chat: int, file_id: str, size: int) -> None:
+    photo = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 64, "height": 48, "file_size": size}
+    assert tg_post(server, tg_update(chat, photo=[photo])).status_code == 200
+
+
+def test_telegram_photo_work_is_bounded_per_chat_and_done_only_inside_a_claim(
+    tg, telegram, domain, limiter_clock: Seconds, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
     server, recorder = tg
+    agent = claim_agent(domain)
+    serve_agent(server, agent)
     chat = next(_chats)
     jpeg = small_jpeg()
-    for name in ("sec-p1", "sec-p2"):
+    for name in ("sec-out1", "sec-out2", "sec-p1", "sec-p2"):
         telegram.add_file(name, jpeg)
+    for name in ("sec-out1", "sec-out2"):  # no claim: not downloaded, and the photo allowance is left alone
+        tg_photo(server, chat, name, len(jpeg))
+    first = tg_settle(server, recorder, chat)
+    assert telegram.calls_to("getFile") == [] and telegram.downloads == []
+    limiter_clock.now += 61  # a new message window (the photo window of 600 s goes on)
+    server.call(agent.tracker_store.save(claim_tracker(domain, f"tg-{chat}", FORM)))
     for name in ("sec-p1", "sec-p2"):  # 1 photo per 600 s
-        size = {"file_id": name, "file_unique_id": f"u-{name}", "width": 64, "height": 48, "file_size": len(jpeg)}
-        assert tg_post(server, tg_update(chat, photo=[size])).status_code == 200
+        tg_photo(server, chat, name, len(jpeg))
     sentinel = tg_settle(server, recorder, chat)
     assert [c.params["file_id"] for c in telegram.calls_to("getFile")] == ["sec-p1"]  # no second download
-    assert [text for _, text in recorder.seen()] == ["/send_photo", sentinel]
+    assert telegram.downloads == ["photos/sec-p1.jpg"]
+    assert [text for _, text in recorder.seen()] == ["/send_photo", "/send_photo", first, "/send_photo", sentinel]
+    assert [m.metadata for m in recorder.messages[:2]] == [OUTSIDE_CLAIM] * 2
+    (ref,) = recorder.messages[3].metadata["attachments"]
+    assert evidence_files(tmp_path / "evidence") == [tmp_path / "evidence" / ref["sha256"][:2] / f"{ref['sha256']}.jpg"]
     assert TOO_MANY_PHOTOS_REPLY.format(seconds=600) in tg_texts(telegram, chat)
 
 
-def test_wechat_photo_work_is_bounded_per_customer(wx, wechat, limiter_clock: Seconds, tmp_path, monkeypatch) -> None:
+def test_wechat_photo_work_is_bounded_per_customer_and_done_only_inside_a_claim(
+    wx, wechat, domain, limiter_clock: Seconds, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
     server, recorder = wx
+    agent = claim_agent(domain)
+    serve_agent(server, agent)
     customer = openid()
-    for _ in range(2):
-        photo = wx_post(server, customer, MsgType="image", MediaId="MEDIA_JPEG", PicUrl="http://x/p.jpg")
-        assert photo.text == "success"
-    wx_settle(server, recorder, wechat, customer)
+
+    def photo() -> None:
+        reply = wx_post(server, customer, MsgType="image", MediaId="MEDIA_JPEG", PicUrl="http://x/p.jpg")
+        assert reply.text == "success"
+
+    for _ in range(2):  # no claim: not downloaded, and the photo allowance is left alone
+        photo()
+    first = wx_settle(server, recorder, wechat, customer)
+    assert wechat.media_calls == 0
+    limiter_clock.now += 61
+    server.call(agent.tracker_store.save(claim_tracker(domain, f"wx-{customer}", FORM)))
+    for _ in range(2):  # 1 photo per 600 s
+        photo()
+    sentinel = wx_settle(server, recorder, wechat, customer)
     assert wechat.media_calls == 1
-    assert [text for _, text in recorder.seen()][0] == "/send_photo" and len(recorder.seen()) == 2
+    assert [text for _, text in recorder.seen()] == ["/send_photo", "/send_photo", first, "/send_photo", sentinel]
+    assert [m.metadata for m in recorder.messages[:2]] == [OUTSIDE_CLAIM] * 2
+    (ref,) = recorder.messages[3].metadata["attachments"]
+    assert evidence_files(tmp_path / "evidence") == [tmp_path / "evidence" / ref["sha256"][:2] / f"{ref['sha256']}.jpg"]
     assert TOO_MANY_PHOTOS_REPLY.format(seconds=600) in wechat.texts(customer)
+
+
+def dead_tracker_store_agent(domain: Domain) -> Agent:
+    """A Rasa agent whose tracker store is Redis on a port nobody listens on (the store is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = RedisTrackerStore(domain, host="127.0.0.1", port=port)
+    return Agent(domain=domain, tracker_store=store, lock_store=InMemoryLockStore())
+
+
+def test_with_no_readable_tracker_telegram_and_wechat_keep_no_photo(
+    tg, telegram, wx, wechat, domain, tmp_path, monkeypatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
+    caplog.set_level(logging.ERROR)
+    (tg_server, tg_recorder), (wx_server, wx_recorder) = tg, wx
+    chat, customer = next(_chats), openid()
+    telegram.add_file("sec-nostore", small_jpeg())
+    for agent in (None, dead_tracker_store_agent(domain)):  # no agent in the app, then a tracker store that is down
+        if agent is not None:
+            serve_agent(tg_server, agent)
+            serve_agent(wx_server, agent)
+        tg_photo(tg_server, chat, "sec-nostore", len(small_jpeg()))
+        assert wx_post(wx_server, customer, MsgType="image", MediaId="MEDIA_JPEG").text == "success"
+        tg_settle(tg_server, tg_recorder, chat)
+        wx_settle(wx_server, wx_recorder, wechat, customer)
+    assert telegram.calls_to("getFile") == [] and telegram.downloads == [] and wechat.media_calls == 0
+    assert evidence_files(tmp_path / "evidence") == []
+    for recorder in (tg_recorder, wx_recorder):
+        photos = [m for m in recorder.messages if m.text == "/send_photo"]
+        assert [m.metadata for m in photos] == [OUTSIDE_CLAIM] * 2
+    assert any("Redis" in r.getMessage() or "ConnectionError" in r.getMessage() for r in caplog.records)
 
 
 # --------------------------------------------------------------------------- the handoff queue: cap and expiry

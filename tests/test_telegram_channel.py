@@ -3,7 +3,10 @@
 Telegram is ``tests/fake_telegram.py`` (aiohttp on a free port). The channel's blueprint
 runs on a real Sanic server in its own thread and loop; ``on_new_message`` is a recorder
 standing in for Rasa at the process boundary: it keeps each ``UserMessage`` and answers
-through ``message.output_channel``. The Redis tests use the real Redis on 127.0.0.1:6379
+through ``message.output_channel``. Photos are taken only inside a damage claim, which the
+channel reads from the Rasa server's ``app.ctx.agent``: here a real Rasa ``Agent`` with the
+project's domain and Rasa's in-memory tracker store, holding the trackers a test sets up
+(:func:`claim_tracker`). The Redis tests use the real Redis on 127.0.0.1:6379
 with their own key prefix and FAIL (never skip) when it is down.
 """
 
@@ -24,9 +27,16 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
+from actions.claims import FORM
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
 from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
@@ -46,6 +56,7 @@ from tests.fake_telegram import FakeTelegram, small_jpeg
 from tests.redis_support import REDIS_URL
 from tests.sanic_server import BlueprintServer
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAE-test_Token-0123456789abcdefghij"
 BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
 SECRET = "webhook-secret-" + "a1b2c3d4e5f6a7b8"
@@ -120,6 +131,29 @@ class ChannelServer(BlueprintServer):
         return self.call(coro)
 
 
+def claim_agent(domain: Domain) -> Agent:
+    """A real Rasa ``Agent`` with an in-memory tracker store: what Rasa's server keeps in ``app.ctx.agent``."""
+    return Agent(domain=domain, tracker_store=InMemoryTrackerStore(domain), lock_store=InMemoryLockStore())
+
+
+def claim_tracker(domain: Domain, sender_id: str, *loops: str | None) -> DialogueStateTracker:
+    """A conversation that said something, then had each of ``loops`` as its active loop in turn.
+
+    ``claim_tracker(d, s, FORM)`` is inside the damage claim form; ``(d, s, FORM, None)`` is a
+    claim that has ended; ``(d, s)`` a conversation that never had one.
+    """
+    tracker = DialogueStateTracker(sender_id, domain.slots)
+    tracker.update(UserUttered("我的包裹压坏了", {"name": "report_damage"}))
+    for loop in loops:
+        tracker.update(ActiveLoop(loop))
+    return tracker
+
+
+def serve_agent(server: BlueprintServer, agent: Agent) -> None:
+    """Put ``agent`` where Rasa's server keeps it (``app.ctx.agent`` of the app serving the channel)."""
+    server._server.app.ctx.agent = agent
+
+
 def make_channel(fake: FakeTelegram, token: str = TOKEN, **extra: str) -> TelegramInput:
     channel = TelegramInput.from_credentials({"token": token, "secret_token": SECRET, "base_url": fake.url, **extra})
     assert isinstance(channel, TelegramInput)
@@ -179,6 +213,13 @@ def fresh_rate_limits() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
+def domain() -> Domain:
+    domain = Domain.load(str(ROOT / "domain"))
+    assert FORM in domain.form_names  # the form the channels look for is the project's claim form
+    return domain
+
+
+@pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram([TOKEN]) as server:
         yield server
@@ -191,12 +232,27 @@ def served(fake: FakeTelegram) -> Iterator[ChannelServer]:
 
 
 @pytest.fixture
-def server(served: ChannelServer, fake: FakeTelegram) -> ChannelServer:
+def agent(served: ChannelServer, domain: Domain) -> Agent:
+    """A fresh Rasa agent (empty tracker store) in the served app for each test."""
+    agent = claim_agent(domain)
+    serve_agent(served, agent)
+    return agent
+
+
+@pytest.fixture
+def server(served: ChannelServer, fake: FakeTelegram, agent: Agent) -> ChannelServer:
     fake.reset()
     with served.recorder._lock:
         served.recorder.messages.clear()
     served.recorder.respond = None
     return served
+
+
+@pytest.fixture
+def in_claim(server: ChannelServer, agent: Agent, domain: Domain, chat: int) -> int:
+    """The test's chat, inside the damage claim form (photos are taken); returns the chat id."""
+    server.run(agent.tracker_store.save(claim_tracker(domain, f"tg-{chat}", FORM)))
+    return chat
 
 
 @pytest.fixture
@@ -343,8 +399,9 @@ def test_stickers_and_other_files_get_a_polite_reply(server: ChannelServer, fake
 
 
 def test_photo_largest_allowed_size_is_stored_and_rasa_sees_a_reference(
-    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+    server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path
 ) -> None:
+    chat = in_claim
     fake.add_file("p-small", small_jpeg(16, 12))
     fake.add_file("p-medium", JPEG)
     fake.add_file("p-huge", JPEG, size=MAX_IMAGE_BYTES + 1)
@@ -368,8 +425,9 @@ def test_photo_largest_allowed_size_is_stored_and_rasa_sees_a_reference(
 
 
 def test_photo_caption_is_the_text_and_image_documents_count_as_photos(
-    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+    server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path
 ) -> None:
+    chat = in_claim
     fake.add_file("doc-jpg", JPEG)
     document = {"file_id": "doc-jpg", "file_unique_id": "dj", "file_name": "box.jpg", "mime_type": "image/jpeg",
                 "file_size": len(JPEG)}
@@ -381,8 +439,9 @@ def test_photo_caption_is_the_text_and_image_documents_count_as_photos(
 
 
 def test_a_file_that_is_not_an_image_goes_to_rasa_as_an_error_code(
-    server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path
+    server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path
 ) -> None:
+    chat = in_claim
     fake.add_file("fake-jpg", b"MZ\x90\x00 this is an executable")
     server.post(message_update(chat, photo=[photo_size("fake-jpg", 64, 48, 25)]))
     (message,) = server.recorder.wait(1)
@@ -391,8 +450,9 @@ def test_a_file_that_is_not_an_image_goes_to_rasa_as_an_error_code(
     assert not evidence_dir.exists() or not any(evidence_dir.rglob("*.jpg"))
 
 
-def test_oversize_photo_is_refused_before_any_download(server: ChannelServer, fake: FakeTelegram, chat: int,
+def test_oversize_photo_is_refused_before_any_download(server: ChannelServer, fake: FakeTelegram, in_claim: int,
                                                        evidence_dir: Path) -> None:
+    chat = in_claim
     fake.add_file("big-1", JPEG, size=MAX_IMAGE_BYTES + 1)
     fake.add_file("big-2", JPEG, size=MAX_IMAGE_BYTES * 2)
     sizes = [photo_size("big-1", 3000, 2000, MAX_IMAGE_BYTES + 1), photo_size("big-2", 6000, 4000, MAX_IMAGE_BYTES * 2)]
@@ -402,6 +462,64 @@ def test_oversize_photo_is_refused_before_any_download(server: ChannelServer, fa
     assert sent_texts(fake, chat) == [f"{error.message_zh}\n{error.message_en}"]
     assert fake.calls_to("getFile") == [] and fake.downloads == []
     assert server.recorder.messages == []
+
+
+OUTSIDE_CLAIM = {"attachments": [{"kind": "image", "error": "outside_claim"}]}
+
+
+def evidence_files(evidence_dir: Path) -> list[Path]:
+    return sorted(p for p in evidence_dir.rglob("*") if p.is_file()) if evidence_dir.exists() else []
+
+
+@pytest.mark.parametrize("loops", [None, (), (FORM, None)], ids=["new-chat", "no-claim", "claim-ended"])
+def test_a_photo_outside_a_claim_is_never_downloaded_nor_stored(
+    server: ChannelServer, fake: FakeTelegram, agent: Agent, domain: Domain, chat: int, evidence_dir: Path,
+    loops: tuple[str | None, ...] | None,
+) -> None:
+    if loops is not None:
+        server.run(agent.tracker_store.save(claim_tracker(domain, f"tg-{chat}", *loops)))
+    fake.add_file("outside-photo", JPEG)
+    fake.add_file("outside-doc", JPEG)
+    fake.add_file("outside-big", JPEG, size=MAX_IMAGE_BYTES + 1)
+    document = {"file_id": "outside-doc", "file_unique_id": "od", "file_name": "box.jpg", "mime_type": "image/jpeg",
+                "file_size": len(JPEG)}  # fmt: skip
+    server.post(message_update(chat, photo=[photo_size("outside-photo", 64, 48, len(JPEG))]))
+    server.post(message_update(chat, document=document, caption="外箱压坏了"))
+    server.post(message_update(chat, photo=[photo_size("outside-big", 6000, 4500, MAX_IMAGE_BYTES + 1)]))
+    sentinel = send_sentinel_and_wait(server, chat)
+
+    assert fake.calls_to("getFile") == [] and fake.downloads == []  # the file endpoints were never called
+    assert evidence_files(evidence_dir) == []
+    assert server.recorder.texts() == [PHOTO_INTENT, "外箱压坏了", PHOTO_INTENT, sentinel]
+    assert [m.metadata for m in server.recorder.messages[:3]] == [OUTSIDE_CLAIM] * 3
+    assert sent_texts(fake, chat)[:3] == ["收到 / got it"] * 3  # the dialogue answers; the channel adds nothing
+
+
+def test_photos_are_taken_only_while_the_claim_form_runs(
+    server: ChannelServer, fake: FakeTelegram, agent: Agent, domain: Domain, chat: int, evidence_dir: Path
+) -> None:
+    sender = f"tg-{chat}"
+    for file_id in ("before", "during", "after"):
+        fake.add_file(file_id, JPEG)
+
+    def photo_then_sentinel(file_id: str) -> UserMessage:
+        server.post(message_update(chat, photo=[photo_size(file_id, 64, 48, len(JPEG))]))
+        send_sentinel_and_wait(server, chat)
+        return server.recorder.messages[-2]
+
+    before = photo_then_sentinel("before")
+    server.run(agent.tracker_store.save(claim_tracker(domain, sender, FORM)))
+    during = photo_then_sentinel("during")
+    server.run(agent.tracker_store.save(claim_tracker(domain, sender, FORM, None)))
+    after = photo_then_sentinel("after")
+
+    assert [c.params["file_id"] for c in fake.calls_to("getFile")] == ["during"]
+    assert fake.downloads == ["photos/during.jpg"]
+    assert before.text == during.text == after.text == PHOTO_INTENT
+    assert before.metadata == after.metadata == OUTSIDE_CLAIM
+    (ref,) = during.metadata["attachments"]
+    assert "error" not in ref
+    assert evidence_files(evidence_dir) == [evidence_dir / ref["sha256"][:2] / f"{ref['sha256']}.jpg"]
 
 
 # --------------------------------------------------------------------------- buttons
@@ -510,8 +628,9 @@ async def test_rate_limiter_paces_one_chat_but_not_different_chats() -> None:
 # --------------------------------------------------------------------------- secrets stay out of logs
 
 
-def test_the_token_never_appears_in_logs(server: ChannelServer, fake: FakeTelegram, chat: int, evidence_dir: Path,
+def test_the_token_never_appears_in_logs(server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path,
                                          caplog: pytest.LogCaptureFixture) -> None:
+    chat = in_claim
     caplog.set_level(logging.DEBUG)
     fake.add_file("log-photo", JPEG)
     server.post(message_update(chat, text="你好"))

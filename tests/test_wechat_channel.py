@@ -5,7 +5,10 @@ encrypted with ``wechatpy.crypto.WeChatCrypto``) exactly as WeChat does, and pos
 the channel's blueprint served by a real Sanic server on a free port in its own thread.
 The WeChat API the channel calls back is ``tests/fake_wechat.py`` (aiohttp, real HTTP).
 Rasa is replaced at the process boundary only: ``on_new_message`` records the
-``UserMessage`` and answers through ``message.output_channel`` as Rasa would.
+``UserMessage`` and answers through ``message.output_channel`` as Rasa would. Photos are
+taken only inside a damage claim, which the channel reads from the Rasa server's
+``app.ctx.agent``: here a real Rasa ``Agent`` with the project's domain and Rasa's in-memory
+tracker store, holding the trackers a test sets up.
 
 The Redis tests use the real Redis on 127.0.0.1:6379 with their own key prefix
 (``lcs-test-<hex>``), deleted afterwards; they FAIL (never skip) if Redis is down.
@@ -27,10 +30,13 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.domain import Domain
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
+from actions.claims import FORM
 from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY
@@ -46,6 +52,7 @@ from connectors.wechat import (
 from connectors.wechat_api import MemoryStore, RedisStore, WeChatApi, split_text
 from tests.fake_wechat import FakeWeChat, free_port, sample_jpeg
 from tests.redis_support import REDIS_URL, connect_redis
+from tests.test_telegram_channel import ROOT, claim_agent, claim_tracker
 
 APP_ID = "wx5f3a9c1e2b7d4a60"
 APP_SECRET = "9b1e4c7a2f6d8e0b3a5c7e9f1d2b4c6e"
@@ -104,8 +111,9 @@ def encrypted(plain: str, **extra: str) -> tuple[dict[str, str], str]:
 class ChannelServer:
     """The channel's blueprint on a real Sanic server in a thread; ``on_new_message`` stands in for Rasa."""
 
-    def __init__(self, channel: WeChatInput) -> None:
+    def __init__(self, channel: WeChatInput, agent: Agent | None = None) -> None:
         self.channel = channel
+        self.agent = agent
         self.received: list[UserMessage] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="wechat-channel", daemon=True)
@@ -126,6 +134,8 @@ class ChannelServer:
     def start(self) -> ChannelServer:
         app = Sanic(f"wechat_test_{secrets.token_hex(4)}", configure_logging=False)
         app.blueprint(self.channel.blueprint(self.on_new_message), url_prefix="/webhooks/wechat")
+        if self.agent is not None:
+            app.ctx.agent = self.agent  # where Rasa's server keeps it
         port = free_port()
         self.thread.start()
 
@@ -165,6 +175,12 @@ class ChannelServer:
     def get(self, query: dict[str, str]) -> httpx.Response:
         return self.http.get(self.url, params=query)
 
+    def set_loops(self, openid: str, *loops: str | None) -> None:
+        """Give ``openid``'s conversation these active loops in turn (``FORM``: inside a damage claim)."""
+        assert self.agent is not None
+        tracker = claim_tracker(self.agent.domain, f"wx-{openid}", *loops)
+        self.call(self.agent.tracker_store.save(tracker))
+
     def wait_received(self, count: int, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.received) < count:
@@ -190,6 +206,19 @@ def fresh_rate_limits() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
+def domain() -> Domain:
+    domain = Domain.load(str(ROOT / "domain"))
+    assert FORM in domain.form_names
+    return domain
+
+
+@pytest.fixture
+def agent(domain: Domain) -> Agent:
+    """A real Rasa agent with an empty in-memory tracker store, shared by the test's servers."""
+    return claim_agent(domain)
+
+
+@pytest.fixture(scope="module")
 def fake_server() -> Iterator[FakeWeChat]:
     server = FakeWeChat(APP_ID, APP_SECRET).start()
     yield server
@@ -210,12 +239,12 @@ def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def serve(fake: FakeWeChat, evidence_dir: Path) -> Iterator[Callable[..., ChannelServer]]:
+def serve(fake: FakeWeChat, evidence_dir: Path, agent: Agent) -> Iterator[Callable[..., ChannelServer]]:
     running: list[ChannelServer] = []
 
     def start(**kwargs: Any) -> ChannelServer:
         kwargs.setdefault("api_base_url", fake.url)
-        server = ChannelServer(WeChatInput(APP_ID, APP_SECRET, TOKEN, **kwargs)).start()
+        server = ChannelServer(WeChatInput(APP_ID, APP_SECRET, TOKEN, **kwargs), agent).start()
         running.append(server)
         return server
 
@@ -469,6 +498,7 @@ def test_messages_of_one_customer_are_handled_in_order(channel: ChannelServer, f
 def test_image_is_downloaded_and_stored_as_evidence(
     channel: ChannelServer, fake: FakeWeChat, evidence_dir: Path
 ) -> None:
+    channel.set_loops(OPENID, FORM)
     channel.post(xml(MsgType="image", PicUrl="http://mmbiz.qpic.cn/x", MediaId="MEDIA_JPEG", MsgId=7001))
     fake.wait_for(lambda: len(fake.sent) == 1)
     [message] = channel.received
@@ -487,6 +517,7 @@ def test_image_errors_become_attachment_errors(serve: Callable[..., ChannelServe
     fake.media["MEDIA_BIG"] = sample_jpeg(400, 300) + b"\0" * 5000
     fake.media["MEDIA_TEXT"] = b"GIF89a not really an image"
     channel = serve(max_media_bytes=4000)
+    channel.set_loops(OPENID, FORM)
     channel.post(xml(MsgType="image", MediaId="MEDIA_UNKNOWN", MsgId=7002))
     channel.post(xml(MsgType="image", MediaId="MEDIA_BIG", MsgId=7003))
     channel.post(xml(MsgType="image", MediaId="MEDIA_TEXT", MsgId=7004))
@@ -495,6 +526,50 @@ def test_image_errors_become_attachment_errors(serve: Callable[..., ChannelServe
     errors = [m.metadata["attachments"][0]["error"] for m in channel.received]
     assert errors[:2] == ["bad_encoding", "too_large"]
     assert errors[2] in ("not_an_image", "unsupported_type")
+
+
+OUTSIDE_CLAIM = {"attachments": [{"kind": "image", "error": "outside_claim"}]}
+
+
+def evidence_files(evidence_dir: Path) -> list[Path]:
+    return sorted(p for p in evidence_dir.rglob("*") if p.is_file()) if evidence_dir.exists() else []
+
+
+@pytest.mark.parametrize("loops", [None, (), (FORM, None)], ids=["new-customer", "no-claim", "claim-ended"])
+def test_an_image_outside_a_claim_is_never_downloaded_nor_stored(
+    channel: ChannelServer, fake: FakeWeChat, evidence_dir: Path, loops: tuple[str | None, ...] | None
+) -> None:
+    if loops is not None:
+        channel.set_loops(OPENID, *loops)
+    channel.post(xml(MsgType="image", PicUrl="http://mmbiz.qpic.cn/x", MediaId="MEDIA_JPEG", MsgId=7101))
+    sentinel = send_sentinel_and_wait(channel, fake)
+    assert fake.media_calls == 0  # the media endpoint was never called
+    assert evidence_files(evidence_dir) == []
+    assert [m.text for m in channel.received] == ["/send_photo", sentinel]
+    assert channel.received[0].metadata == OUTSIDE_CLAIM
+    assert fake.texts() == ["收到：/send_photo", f"收到：{sentinel}"]  # the dialogue answers; the channel adds nothing
+
+
+def test_images_are_taken_only_while_the_claim_form_runs(
+    channel: ChannelServer, fake: FakeWeChat, evidence_dir: Path
+) -> None:
+    def image_then_sentinel(msg_id: int) -> UserMessage:
+        channel.post(xml(MsgType="image", MediaId="MEDIA_JPEG", MsgId=msg_id))
+        send_sentinel_and_wait(channel, fake)
+        return channel.received[-2]
+
+    before = image_then_sentinel(7111)
+    channel.set_loops(OPENID, FORM)
+    during = image_then_sentinel(7112)
+    channel.set_loops(OPENID, FORM, None)
+    after = image_then_sentinel(7113)
+
+    assert fake.media_calls == 1
+    assert before.text == during.text == after.text == "/send_photo"
+    assert before.metadata == after.metadata == OUTSIDE_CLAIM
+    [ref] = during.metadata["attachments"]
+    assert "error" not in ref
+    assert evidence_files(evidence_dir) == [evidence_dir / ref["sha256"][:2] / f"{ref['sha256']}.jpg"]
 
 
 def test_voice_uses_recognition_or_asks_for_text(channel: ChannelServer, fake: FakeWeChat) -> None:
@@ -635,6 +710,7 @@ def test_secrets_and_text_never_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     channel = serve(encoding_aes_key=AES_KEY)
+    channel.set_loops(OPENID, FORM)  # the photo below is downloaded (and its failure logged)
     fake.fail_next_sends(40001)
     query, body = encrypted(text_xml("我的手机13912342846 地址北京朝阳"))
     channel.post(body, query)
@@ -642,9 +718,10 @@ def test_secrets_and_text_never_logged(
     fake.wait_for(lambda: len(fake.sent) == 1)
     channel.post(*reversed(encrypted(xml(MsgType="image", MediaId="MEDIA_UNKNOWN", MsgId=7301))))
     sentinel = send_sentinel_and_wait(channel, fake)  # everything above has been handled (and logged)
-    assert len(fake.sent) == 3
-    # the test's own httpx client plays WeChat (its URL carries the openid): only the channel's records count
-    ours = [r for r in caplog.records if "/webhooks/wechat/" not in r.getMessage()]
+    assert len(fake.sent) == 3 and fake.media_calls == 1
+    # the test's own httpx client plays WeChat (its URL carries the openid), and Rasa's tracker store logs
+    # conversation ids at DEBUG on every turn whatever the channel does: only the channel's records count
+    ours = [r for r in caplog.records if "/webhooks/wechat/" not in r.getMessage() and not r.name.startswith("rasa.")]
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in ours)
     assert "fetched a new access token" in logged and "access_token=***" in logged  # logging did happen
     for secret in [APP_SECRET, TOKEN, AES_KEY, OPENID, "13912342846", "北京朝阳", sentinel, *fake.issued]:
