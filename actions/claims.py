@@ -29,13 +29,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
+from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import MAX_ATTEMPTS, lookup, remember
-from bot import answers, claims, messages
+from bot import answers, claims, identity, messages
 from bot.attachments import PhotoRef, references
 from bot.evidence import store_from_env
 from bot.policy import Offer, ticket_deadlines
+from bot.redaction import mask_phones
 from bot.tickets import Decision, EvidenceItem, Ticket, TicketType
 from bot.tracking import ProviderError
 from bot.waybill import find_waybills
@@ -54,6 +55,7 @@ ANSWER_SLOTS = (
 """Answers asked again when the customer says the summary is wrong (photos are kept)."""
 CLAIM_SLOTS = (
     "claim_waybill",
+    "claim_owner",
     "claim_parcel",
     *ANSWER_SLOTS,
     *PHOTO_SLOTS,
@@ -63,7 +65,7 @@ CLAIM_SLOTS = (
     "claim_paused",
 )
 """Every slot of a claim; all are cleared once the ticket is open."""
-REQUIRED = ("claim_waybill", "claim_part", "claim_description", *PHOTO_SLOTS, "claim_extent",
+REQUIRED = ("claim_waybill", "claim_owner", "claim_part", "claim_description", *PHOTO_SLOTS, "claim_extent",
             "claim_value", "claim_packaging_kept", "claim_confirmed")
 INTERRUPTS = frozenset({"faq", "check_ticket", "request_human", "goodbye", "track_waybill",
                         "complain_delay", "report_missing"})
@@ -104,6 +106,11 @@ _RESUME = ("我们继续为 {waybill} 登记理赔，还差几项信息。",
 _SAVE_FAILED = ("抱歉，理赔工单暂时保存失败，您提供的信息都还在。请稍后回复“继续理赔”再提交一次，或回复“转人工”。",
                 "Sorry, I couldn't save the claim just now, but nothing you told me is lost. Say \"continue my "
                 "claim\" in a moment to submit it again, or \"human agent\".")
+
+
+def _pair(text: Callable[[str], str]) -> tuple[str, str]:
+    """A message of :mod:`bot.identity` in both languages, for :func:`_pause`."""
+    return text("zh"), text("en")
 
 
 def _latest_metadata(tracker: Tracker) -> Any:
@@ -418,12 +425,57 @@ class ValidateDamageClaimForm(FormValidationAction):
             return {"claim_waybill": None, "claim_attempts": 0, PAUSED: True}
         dispatcher.utter_message(text=messages.in_language(_ACCEPTED_WAYBILL, lang).format(waybill=shipment.waybill))
         own = list(tracker.get_slot("my_waybills") or [])
+        proven = await ownership.proven(tracker, shipment)
         return {
             "claim_waybill": shipment.waybill,
             "claim_parcel": claims.ParcelFacts.from_shipment(shipment).to_slot(),
             "claim_attempts": 0,
             "my_waybills": remember(own, [shipment.waybill]),
+            "claim_owner": True if proven else None,  # else asked next: the receiver phone's last four digits
         }
+
+    async def extract_claim_owner(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Four digits in the reply, whatever the intent (a wrong answer is counted by the validator)."""
+        if tracker.active_loop_name != FORM or tracker.get_slot("requested_slot") != "claim_owner":
+            return {}
+        digits = identity.last_four(_text(tracker))
+        if digits is not None:
+            return {"claim_owner": digits}
+        return self._answer(dispatcher, tracker, "claim_owner", lambda _: None)
+
+    async def validate_claim_owner(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """The receiver phone's last four digits prove the parcel is the customer's; three wrong answers pause."""
+        if slot_value is True or slot_value is None:
+            return {"claim_owner": slot_value}
+        lang = language_of(tracker)
+        parcel = claims.ParcelFacts.from_slot(tracker.get_slot("claim_parcel"))
+        found = find_waybills(parcel.waybill) if parcel is not None else []
+        if not found:
+            return {"claim_owner": None}
+        if await ownership.locked(parcel.waybill):
+            return {**_pause(dispatcher, lang, _pair(identity.locked_text)), "claim_owner": None, ATTEMPTS: 0}
+        try:
+            shipment = await lookup(found[0])
+        except ProviderError as exc:
+            logger.warning("claim proof lookup failed: %s", type(exc).__name__)
+            return {**_pause(dispatcher, lang, (messages.provider_down("zh"), messages.provider_down("en"))),
+                    "claim_owner": None}
+        matched = None if shipment is None else await ownership.match(shipment, str(slot_value))
+        if matched is None:
+            return {**_pause(dispatcher, lang, _pair(identity.uncheckable_text)), "claim_owner": None, ATTEMPTS: 0}
+        if matched:
+            await ownership.remember(tracker, shipment, "phone_last4")
+            return {"claim_owner": True, ATTEMPTS: 0}
+        attempts = int(tracker.get_slot(ATTEMPTS) or 0) + 1
+        if await ownership.count_failure(parcel.waybill):
+            return {**_pause(dispatcher, lang, _pair(identity.locked_text)), "claim_owner": None, ATTEMPTS: 0}
+        if attempts >= MAX_ATTEMPTS:
+            return {**_pause(dispatcher, lang, _pair(identity.gave_up_text)), "claim_owner": None, ATTEMPTS: 0}
+        return {"claim_owner": None, ATTEMPTS: attempts}
 
     @staticmethod
     def _retry(dispatcher: CollectingDispatcher, lang: str, attempts: int) -> Dict[str, Any]:
@@ -476,6 +528,27 @@ class _ActionAskClaimSlot(Action):
             _reask(dispatcher, tracker, self.slot)
         else:
             dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskClaimOwner(Action):
+    """Asks for the receiver phone's last four digits, or again (with the tries left) after a wrong answer."""
+
+    def name(self) -> str:
+        """Action name used in the domain."""
+        return "action_ask_claim_owner"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Utters the question."""
+        lang = language_of(tracker)
+        failed = _asked_again(tracker)
+        parcel = claims.ParcelFacts.from_slot(tracker.get_slot("claim_parcel"))
+        if failed and parcel is not None:
+            dispatcher.utter_message(text=identity.wrong_text(parcel.waybill, MAX_ATTEMPTS - failed, lang))
+        else:
+            dispatcher.utter_message(response="utter_ask_claim_owner")
         return []
 
 
@@ -602,7 +675,7 @@ def _record(tracker: Tracker, draft: claims.ClaimDraft, offer: Offer, accepted: 
     share, repair = claims.split_extent(draft.extent)
     answer = {True: "accepted", False: "rejected", None: "not asked"}[accepted]
     summary = (
-        f"damage claim: {draft.part}; described: {draft.description}; "
+        f"damage claim: {draft.part}; described: {mask_phones(draft.description or '')}; "
         f"share={share} repair={repair} value={draft.value} packaging_kept={draft.packaging_kept}; "
         f"offer {offer.kind} {offer.amount} ({offer.reason_code}), customer {answer}"
     )

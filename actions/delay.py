@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.language import language_of
-from bot import delay_options, service_messages
+from bot import delay_options, identity, service_messages
 from bot.messages import format_duration
 from bot.policy import Offer, delay_offer, ticket_deadlines
 from bot.tickets import Decision, Ticket, TicketStatus, TicketType
@@ -24,23 +25,46 @@ logger = logging.getLogger(__name__)
 NOT_A_DELAY = frozenset({Status.LOST, Status.DAMAGED, Status.RETURNED})
 """Lost, damaged and returned parcels are claims, not delays."""
 
-def _record(tracker: Tracker, shipment: Shipment, offer: Offer, summary: str, now: datetime) -> Ticket:
-    """Reuse this conversation's open delay ticket for the parcel, or open one (blocking)."""
-    store = services.tickets()
-    existing = store.find_unresolved(tracker.sender_id, TicketType.DELAY, shipment.waybill)
-    if existing is not None:
-        return existing
-    ticket = store.open(
+def _record(tracker: Tracker, shipment: Shipment, offer: Offer, summary: str, now: datetime) -> tuple[Ticket, bool]:
+    """The parcel's delay ticket, opened now unless any conversation already has one (blocking).
+
+    One compensation per parcel and delay, whoever asks: the check and the insert share one
+    transaction (:meth:`bot.tickets.TicketStore.open_once_per_parcel`).
+
+    Returns:
+        The ticket and whether it was opened now.
+    """
+    return services.tickets().open_once_per_parcel(
         type=TicketType.DELAY,
+        waybill=shipment.waybill,
+        decision=Decision(offer.kind, offer.amount, offer.reason_code),
         level=offer.ticket_level,
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "rest",
         summary=summary,
         deadlines=ticket_deadlines(services.policy(), offer.ticket_level, now),
-        waybill=shipment.waybill,
     )
-    decision = Decision(offer.kind, offer.amount, offer.reason_code)
-    return store.set_decision(ticket.id, decision, actor="bot")
+
+
+def late_offer(shipment: Shipment, now: datetime) -> tuple[Offer, timedelta, bool] | None:
+    """The policy's offer for a late shipment, how late it is and whether only the missing scans make it late.
+
+    Late means past the promised time, or held without a scan for longer than the
+    policy's ``held_threshold_hours`` (:func:`bot.delay_options.delay_of`). ``None`` when
+    the parcel is not late, not a delay case (lost, damaged, returned) or the policy is unreadable.
+    """
+    if shipment.status in NOT_A_DELAY:
+        return None
+    try:
+        policy = services.policy()
+        delay, held_only = delay_options.delay_of(shipment, now, policy)
+        offer = None if delay is None else delay_offer(policy, late_by=delay, freight=shipment.freight or 0)
+    except (OSError, ValueError) as exc:
+        logger.error("delay policy unavailable: %s", type(exc).__name__)
+        return None
+    if offer is None or delay is None:
+        return None
+    return offer, delay, held_only
 
 
 async def compensate(
@@ -48,11 +72,13 @@ async def compensate(
 ) -> tuple[list[str], str | None, tuple[str, ...]]:
     """The policy's offer for a late shipment, and the delay ticket that records it.
 
-    Late means past the promised time, or held without a scan for longer than the
-    policy's ``held_threshold_hours`` (:func:`bot.delay_options.delay_of`).
+    Call it only for a customer who proved the parcel is theirs (``actions.ownership``).
+    The first asker gets the offer and a new ticket; anyone asking later (another
+    conversation or channel) is told the offer already made and its ticket, and no
+    second offer is recorded.
 
     Args:
-        tracker: The conversation (its sender id owns the ticket).
+        tracker: The conversation (its sender id owns a new ticket).
         shipment: A shipment that has been looked up.
         lang: ``"zh"`` or ``"en"``.
         now: The current time.
@@ -62,31 +88,41 @@ async def compensate(
         parcel is not late, not a delay case, or the ticket could not be stored),
         and the choices the customer may make for the parcel (only with a ticket).
     """
-    if shipment.status in NOT_A_DELAY:
+    found = late_offer(shipment, now)
+    if found is None:
         return [], None, ()
-    try:
-        policy = services.policy()
-        delay, held_only = delay_options.delay_of(shipment, now, policy)
-        offer = None if delay is None else delay_offer(policy, late_by=delay, freight=shipment.freight or 0)
-    except (OSError, ValueError) as exc:
-        logger.error("delay policy unavailable: %s", type(exc).__name__)
-        return [], None, ()
-    if offer is None or delay is None:
-        return [], None, ()
+    offer, delay, held_only = found
+    policy = services.policy()
     lines = [delay_options.stale_line(shipment, now, policy, lang)] if held_only else []
-    lines.append(service_messages.delay_offer_line(offer, lang))
     cause = "no scan beyond the hold threshold" if held_only else "past the promised time"
     summary = f"{shipment.carrier} parcel late by {format_duration(delay, 'en')} ({cause}): {offer.reason_code}"
     try:
-        ticket = await asyncio.to_thread(_record, tracker, shipment, offer, summary, now)
-    except Exception as exc:  # the customer still gets the offer; agents see the log
+        ticket, new = await asyncio.to_thread(_record, tracker, shipment, offer, summary, now)
+    except Exception as exc:  # no ticket, no promise: agents see the log
         logger.error("could not record the delay ticket: %s", type(exc).__name__)
         return lines, None, ()
-    lines.append(service_messages.ticket_opened(ticket, lang))
+    if new or ticket.conversation_id == tracker.sender_id:
+        lines.append(service_messages.delay_offer_line(_offer_of(ticket, offer), lang))
+        lines.append(service_messages.ticket_opened(ticket, lang))
+    else:
+        given = ticket.decision
+        lines.append(identity.already_offered_text(
+            shipment.waybill, ticket.id, given.kind if given else offer.kind, given.amount if given else offer.amount,
+            lang,
+        ))  # fmt: skip
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return lines, ticket.id, ()
     options = delay_options.options_for(shipment)
     if options:
         lines.append(delay_options.prompt(options, lang))
     return lines, ticket.id, options
+
+
+def _offer_of(ticket: Ticket, fallback: Offer) -> Offer:
+    """The offer the ticket records (the one made first), else the policy's offer now."""
+    if ticket.decision is None:
+        return fallback
+    return replace(fallback, kind=ticket.decision.kind, amount=ticket.decision.amount)
 
 
 def _note_choice(ticket_id: str, option: str, waybill: str) -> Ticket | None:

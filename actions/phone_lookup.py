@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
+from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import LOOKUP_DEADLINE, explain, remember
 from bot import messages
@@ -148,8 +148,9 @@ class ActionLookupByPhone(Action):
         now = services.now()
         ticket_id: str | None = None
         choice: Dict[str, Any] | None = None
-        for shipment in shipments:
-            opened, offered = await explain(dispatcher, tracker, shipment, lang, now)
+        for shipment in shipments:  # phone and name both matched: a proof for each parcel found
+            await ownership.remember(tracker, shipment, "phone_lookup", phone)
+            opened, offered, _ = await explain(dispatcher, tracker, shipment, lang, now)
             ticket_id, choice = opened or ticket_id, offered or choice
         own = list(tracker.get_slot("my_waybills") or [])
         events = forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]

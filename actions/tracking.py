@@ -12,12 +12,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
-from actions.delay import compensate
+from actions import ownership, services
+from actions.delay import compensate, late_offer
 from actions.language import language_of
-from actions.missing import flow_intent, report_missing
-from bot import delay_options, messages
-from bot.tracking import ProviderError, Shipment
+from actions.missing import MISSING_STATUSES, flow_intent, report_missing
+from bot import delay_options, identity, messages
+from bot.identity import OwnerCheck
+from bot.tracking import ProviderError, Shipment, Status
 from bot.tracking.suggest import suggest_own_number
 from bot.waybill import WaybillMatch, find_waybills
 
@@ -59,31 +60,63 @@ async def lookup(match: WaybillMatch) -> Shipment | None:
 
 
 async def explain(
-    dispatcher: CollectingDispatcher, tracker: Tracker, shipment: Shipment, lang: str, now: datetime
-) -> tuple[str | None, Dict[str, Any] | None]:
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    shipment: Shipment,
+    lang: str,
+    now: datetime,
+    *,
+    missing: bool | None = None,
+) -> tuple[str | None, Dict[str, Any] | None, OwnerCheck | None]:
     """Answer with a shipment's status, and open the ticket the case needs.
 
-    A "not received" report on a lost or delivered parcel opens a missing-parcel
-    ticket; otherwise a late parcel gets the policy's delay compensation and, where
-    they exist, choices (keep waiting, priority, pickup, redirect) as quick replies.
+    Anyone who knows the number gets the public status. A customer who proved the
+    parcel is theirs (``actions.ownership``) also gets who signed, and: a "not
+    received" report on a lost or delivered parcel opens a missing-parcel ticket;
+    otherwise a late parcel gets the policy's delay compensation (once per parcel,
+    whoever asks) and, where they exist, choices (keep waiting, priority, pickup,
+    redirect) as quick replies. Anyone else is asked for the last four digits of the
+    receiver's phone where the case needs them, and hears no amount.
+
+    Args:
+        dispatcher: Where the answer goes.
+        tracker: The conversation.
+        shipment: The shipment looked up.
+        lang: ``"zh"`` or ``"en"``.
+        now: The current time.
+        missing: Whether the customer reports the parcel missing (default: the intent
+            that started the lookup says so).
 
     Returns:
-        The id of the ticket opened or found, if any, and the value for the
-        ``delay_choice`` slot when choices were offered.
+        The id of the ticket opened or found, if any; the value for the
+        ``delay_choice`` slot when choices were offered; the proof to ask for, if any.
     """
     extra: list[str] = []
     ticket_id: str | None = None
     options: tuple[str, ...] = ()
-    if flow_intent(tracker) == "report_missing":
-        extra, ticket_id = await report_missing(tracker, shipment, lang, now)
-    if ticket_id is None:
-        extra, ticket_id, options = await compensate(tracker, shipment, lang, now)
-    answer = messages.describe_shipment(shipment, lang, now)
+    check: OwnerCheck | None = None
+    owner = await ownership.proven(tracker, shipment)
+    reported = flow_intent(tracker) == "report_missing" if missing is None else missing
+    if reported and shipment.status in MISSING_STATUSES:
+        if owner:
+            extra, ticket_id = await report_missing(tracker, shipment, lang, now)
+        else:
+            check = OwnerCheck(shipment.waybill, "missing")
+    elif late_offer(shipment, now) is not None:
+        if owner:
+            extra, ticket_id, options = await compensate(tracker, shipment, lang, now)
+        else:
+            check = OwnerCheck(shipment.waybill, "delay")
+    if check is None and not owner and shipment.status is Status.DELIVERED:
+        check = OwnerCheck(shipment.waybill, "details")
+    if check is not None:
+        extra.append(identity.ask_text(check.purpose, lang))
+    answer = messages.describe_shipment(shipment, lang, now, owner=owner)
     if options and ticket_id:
         dispatcher.utter_message(text="\n".join([answer, *extra]), buttons=delay_options.buttons(options, lang))
-        return ticket_id, {"ticket_id": ticket_id, "waybill": shipment.waybill, "options": list(options)}
+        return ticket_id, {"ticket_id": ticket_id, "waybill": shipment.waybill, "options": list(options)}, check
     dispatcher.utter_message(text="\n".join([answer, *extra]))
-    return ticket_id, None
+    return ticket_id, None, check
 
 
 def numbers_in(tracker: Tracker) -> List[WaybillMatch]:
@@ -160,6 +193,7 @@ class ActionTrackWaybill(Action):
         seen: List[str] = []
         ticket_id: str | None = None
         choice: Dict[str, Any] | None = None
+        check: OwnerCheck | None = None
         failed = False
         for match, result in zip(found, results, strict=True):
             if isinstance(result, BaseException):
@@ -171,8 +205,8 @@ class ActionTrackWaybill(Action):
                 dispatcher.utter_message(text=messages.not_found(match.raw, lang, suggestion))
                 continue
             seen.append(result.waybill)
-            opened, offered = await explain(dispatcher, tracker, result, lang, now)
-            ticket_id, choice = opened or ticket_id, offered or choice
+            opened, offered, asked = await explain(dispatcher, tracker, result, lang, now)
+            ticket_id, choice, check = opened or ticket_id, offered or choice, asked or check
         if failed:
             dispatcher.utter_message(text=messages.provider_down(lang))
         events = reset
@@ -182,6 +216,8 @@ class ActionTrackWaybill(Action):
             events.append(SlotSet("ticket_id", ticket_id))
         if choice:
             events.append(SlotSet("delay_choice", choice))
+        if check:
+            events.append(SlotSet("owner_check", check.to_slot()))
         return events
 
 

@@ -165,7 +165,7 @@ def lateness(shipment: Shipment, now: datetime) -> timedelta | None:
     return delay if delay > LATE_GRACE else None
 
 
-def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
+def describe_shipment(shipment: Shipment, lang: str, now: datetime, *, owner: bool = True) -> str:
     """Explain a shipment's status in plain language.
 
     Covers the latest scan (where and when), what happens next, the ETA and
@@ -177,6 +177,9 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
         shipment: The shipment to explain.
         lang: ``"zh"`` or ``"en"``.
         now: The current time (aware), to judge lateness.
+        owner: Whether the reader proved the parcel is theirs (``bot.identity``) or is an
+            agent. Without it a delivered parcel shows where and when, not who signed
+            (the latest scan's text names the signer, so it is left out too).
 
     Returns:
         A multi-line message.
@@ -194,7 +197,13 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
     if route:
         lines.append(route)
     latest = shipment.latest
-    if latest is not None:
+    private = not owner and shipment.status is Status.DELIVERED
+    if latest is not None and private:
+        when = format_time(latest.time, lang)
+        place = f", {latest.location}" if latest.location else ""
+        lines.append(f"Latest scan: {when}{place} — delivered." if en
+                     else f"最新动态：{when}" + (f"【{latest.location}】" if latest.location else "") + "已签收。")
+    elif latest is not None:
         when = format_time(latest.time, lang)
         if en:
             lines.append(f"Latest scan: {when}, {latest.location} — {latest.description}")
@@ -202,7 +211,8 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime) -> str:
             lines.append(f"最新动态：{when} {latest.description}")
         else:
             lines.append(f"最新动态：{when}【{latest.location}】{latest.description}")
-    lines.extend(_STATUS_DETAIL.get(shipment.status, _detail_moving)(shipment, lang, now))
+    detail = _detail_delivered_public if private else _STATUS_DETAIL.get(shipment.status, _detail_moving)
+    lines.extend(detail(shipment, lang, now))
     return "\n".join(lines)
 
 
@@ -260,14 +270,29 @@ def _detail_delivered(shipment: Shipment, lang: str, now: datetime) -> list[str]
     late = _late_line(shipment, lang, now)
     if late:
         lines.append(late)
-    lines.append(
+    lines.append(_not_received_hint(lang))
+    return lines
+
+
+def _not_received_hint(lang: str) -> str:
+    return (
         "Not received it? Check with family, the front desk or the parcel locker first; "
         "if it is still missing, tell me \"I didn't receive it\" and we will investigate with the courier."
         if lang == "en"
         else "如果您没有收到：请先问问家人、前台/门卫或查看快递柜、驿站；"
         "仍然找不到请回复“签收了但没收到”，我们会联系派件员核实处理。"
     )
-    return lines
+
+
+def _detail_delivered_public(shipment: Shipment, lang: str, now: datetime) -> list[str]:
+    """A delivered parcel for someone who has not proved it is theirs: when, not who signed."""
+    when = format_time(shipment.delivered_at, lang) if shipment.delivered_at else ""
+    if lang == "en":
+        lines = [f"Delivered at {when}." if when else "Delivered."]
+    else:
+        lines = [f"签收时间：{when}。" if when else "已签收。"]
+    late = _late_line(shipment, lang, now)
+    return [*lines, *([late] if late else []), _not_received_hint(lang)]
 
 
 def _detail_held(shipment: Shipment, lang: str, now: datetime) -> list[str]:

@@ -85,3 +85,13 @@ def tickets_overview(tickets: Sequence[Ticket], lang: str) -> str:
             due = "" if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else f"，{by} 前处理完毕"
             lines.append(f"{ticket.id}｜{kind}{waybill}｜{status}{due}")
     return "\n".join(lines)
+
+
+def parcel_tickets(waybill: str, tickets: Sequence[Ticket], lang: str) -> str:
+    """Every ticket about one parcel (for a customer who proved it is theirs), newest first."""
+    if not tickets:
+        if lang == "en":
+            return f"There are no tickets about parcel {waybill}."
+        return f"包裹 {waybill} 目前没有工单记录。"
+    head = f"Tickets about parcel {waybill}:" if lang == "en" else f"包裹 {waybill} 的工单记录："
+    return head + "\n" + tickets_overview(tickets, lang).split("\n", 1)[1]

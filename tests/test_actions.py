@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,6 +78,12 @@ async def run(action, text: str, **kwargs):
     return [m.get("text") or m.get("response") for m in dispatcher.messages], events
 
 
+def prove(*numbers: str, sender: str = "customer-1") -> None:
+    """The conversation proved these parcels are the customer's (as the phone's last four digits do)."""
+    for number in numbers:
+        services.tickets().record_proof(sender, number, "", "phone_last4", timedelta(days=30))
+
+
 def slot(events, name):
     values = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name]
     assert values, f"slot {name} not set"
@@ -95,6 +101,7 @@ async def test_late_shipment_explained_in_chinese():
 
 
 async def test_late_parcel_gets_the_policy_compensation_and_a_delay_ticket():
+    prove(LATE_IN_TRANSIT)
     texts, events = await run(ActionTrackWaybill(), f"帮我查下 {LATE_IN_TRANSIT}")
     reply = texts[0]
     assert "按我们的时效承诺，为您补偿运费券" in reply
@@ -111,6 +118,7 @@ async def test_late_parcel_gets_the_policy_compensation_and_a_delay_ticket():
 
 
 async def test_late_parcel_offers_choices_and_records_the_one_picked():
+    prove(LATE_IN_TRANSIT)
     dispatcher = CollectingDispatcher()
     events = await ActionTrackWaybill().run(dispatcher, tracker(f"帮我查下 {LATE_IN_TRANSIT}"), {})
     reply = dispatcher.messages[0]
@@ -137,6 +145,7 @@ async def test_a_choice_without_an_offer_asks_for_the_parcel():
 
 
 async def offer_choices() -> dict:
+    prove(LATE_IN_TRANSIT)
     events = await ActionTrackWaybill().run(CollectingDispatcher(), tracker(f"帮我查下 {LATE_IN_TRANSIT}"), {})
     return slot(events, "delay_choice")
 
@@ -184,6 +193,7 @@ async def test_on_time_parcel_gets_no_apology_and_no_ticket():
 
 
 async def test_check_ticket_shows_only_the_customers_own_tickets():
+    prove(LATE_IN_TRANSIT)
     await run(ActionTrackWaybill(), LATE_IN_TRANSIT)
     dispatcher = CollectingDispatcher()
     await ActionCheckTicket().run(dispatcher, tracker("我的工单怎么样了"), {})
@@ -221,6 +231,7 @@ def test_flow_intent_is_what_started_the_lookup(events, expected):
 
 @pytest.mark.parametrize("number", [DELIVERED, LOST])
 async def test_not_received_report_opens_a_missing_ticket(number):
+    prove(number)
     texts, events = await run(ActionTrackWaybill(), number, events=MISSING_FLOW)
     ticket = services.tickets().get(slot(events, "ticket_id"))
     assert ticket.type is TicketType.MISSING and ticket.level == Policy.load().missing_ticket_level
@@ -232,6 +243,7 @@ async def test_not_received_report_opens_a_missing_ticket(number):
 
 
 async def test_not_received_report_on_a_moving_late_parcel_is_a_delay():
+    prove(LATE_IN_TRANSIT)
     texts, events = await run(ActionTrackWaybill(), LATE_IN_TRANSIT, events=MISSING_FLOW)
     ticket = services.tickets().get(slot(events, "ticket_id"))
     assert ticket.type is TicketType.DELAY and "补偿运费券" in texts[0]
@@ -243,6 +255,7 @@ async def test_plain_lookup_of_a_delivered_parcel_opens_nothing():
 
 
 async def test_delivered_shipment_explained_in_english():
+    prove(DELIVERED)
     texts, _ = await run(ActionTrackWaybill(), f"where is {DELIVERED}", slots={"language": "en"})
     reply = texts[0]
     assert "Signed for by" in reply and "Not received it?" in reply
@@ -498,7 +511,8 @@ PARCEL = {"waybill": DELIVERED, "carrier": "SF", "status": "delivered", "freight
           "insured_value": "680"}  # fmt: skip
 PHOTO = [{"sha256": "a" * 64, "size": 10, "content_type": "image/png"}]
 UP_TO_PACKAGING = {
-    "claim_waybill": DELIVERED, "claim_parcel": PARCEL, "claim_part": "outer", "claim_description": "箱子压坏了",
+    "claim_waybill": DELIVERED, "claim_owner": True, "claim_parcel": PARCEL, "claim_part": "outer",
+    "claim_description": "箱子压坏了",
     "claim_photos_outer": PHOTO, "claim_photos_contents": PHOTO, "claim_extent": "share:0.3000",
     "claim_value": "2000.00", "claim_attempts": 0,
 }  # fmt: skip

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.e2e
 
 DELIVERED_INSURED = "SF1873662042955"  # freight 21, declared = insured = 680
 DELIVERED_LAPTOP = "SF1184858096369"  # insured 6899
+LAPTOP_DIGITS = "5861"  # receiver 131****5861
 LATE_IN_TRANSIT = "SF1648547086646"
 UNKNOWN = "SF1000000000000"
 TICKET = re.compile(r"TK-\d{8}-\d{4,}")
@@ -74,7 +75,10 @@ def test_full_claim_with_two_photos_opens_a_ticket_with_its_evidence(servers: Se
     who = "claim-happy"
     replies = servers.send(who, f"快递 {DELIVERED_INSURED} 到了，箱子压坏了，里面杯子也碎了")
     said = texts(replies)
-    assert "非常抱歉" in said and f"为 {DELIVERED_INSURED} 登记" in said and "哪部分破损" in said
+    assert "非常抱歉" in said and f"为 {DELIVERED_INSURED} 登记" in said and "收件人手机号的后四位" in said
+    assert "哪部分破损" not in said  # the proof comes before any question about the claim
+    replies = servers.send(who, "尾号8712")
+    assert "哪部分破损" in texts(replies)
     assert [b["payload"] for b in replies[-1]["buttons"]] == ["外包装", "内件物品", "都有破损"]
     answer(servers, who, "都有破损", "描述")
     answer(servers, who, "纸箱一角压塌，里面两个杯子碎了", "外包装（含面单）的照片")
@@ -118,6 +122,33 @@ def test_full_claim_with_two_photos_opens_a_ticket_with_its_evidence(servers: Se
     assert ticket_id in said and "破损理赔" in said
 
 
+def test_wrong_phone_digits_pause_the_claim_and_open_nothing(servers: Servers, tickets: TicketStore) -> None:
+    who = "claim-stranger"
+    said = texts(servers.send(who, f"{DELIVERED_INSURED} 收到时箱子破了，我要理赔"))
+    assert "收件人手机号的后四位" in said
+    said = answer(servers, who, "1234", "还可以再试 2 次")
+    said = answer(servers, who, "尾号0000", "还可以再试 1 次")
+    said = answer(servers, who, "5555", "转人工")
+    assert "哪部分破损" not in said
+    assert slots(servers, who)["claim_owner"] is None and slots(servers, who)["requested_slot"] is None
+    assert tickets.for_conversation(who) == []
+
+
+def test_late_parcel_compensation_after_the_phone_digits(servers: Servers, tickets: TicketStore) -> None:
+    who = "late-owner"
+    said = texts(servers.send(who, f"帮我查下 {LATE_IN_TRANSIT}"))
+    assert "已超时" in said and "后四位" in said and "补偿运费券" not in said
+    said = texts(servers.send(who, "尾号2846"))
+    assert "已核实" in said and "补偿运费券" in said
+    ticket = tickets.get(TICKET.search(said).group(0), conversation_id=who)
+    assert ticket.type is TicketType.DELAY and ticket.waybill == LATE_IN_TRANSIT
+    # a stranger with the same number: public status, no amount, no second ticket
+    said = texts(servers.send("late-stranger", f"帮我查下 {LATE_IN_TRANSIT}"))
+    assert "已超时" in said and "补偿运费券" not in said and not re.search(r"\d+\.\d{2} 元", said)
+    assert not TICKET.search(said)
+    assert [t.id for t in tickets.for_waybill(LATE_IN_TRANSIT)] == [ticket.id]
+
+
 def test_parcel_not_yet_delivered_gets_an_explanation_and_no_ticket(servers: Servers, tickets: TicketStore) -> None:
     who = "claim-not-delivered"
     said = texts(servers.send(who, f"{LATE_IN_TRANSIT} 这个包裹破损了要理赔"))
@@ -143,6 +174,7 @@ def test_unknown_waybill_is_asked_again_then_given_up(servers: Servers) -> None:
 def test_stop_mid_claim_and_resume_asks_only_what_is_missing(servers: Servers) -> None:
     who = "claim-pause"
     servers.send(who, f"{DELIVERED_INSURED} 外箱破了")
+    answer(servers, who, "8712", "哪部分破损")
     answer(servers, who, "外包装", "描述")
     answer(servers, who, "算了", "暂停")
     state = slots(servers, who)
@@ -157,6 +189,7 @@ def test_stop_mid_claim_and_resume_asks_only_what_is_missing(servers: Servers) -
 def test_rejected_offer_goes_to_a_specialist(servers: Servers, tickets: TicketStore) -> None:
     who = "claim-reject"
     servers.send(who, f"运单 {DELIVERED_LAPTOP} 收到时电脑屏幕碎了")
+    answer(servers, who, LAPTOP_DIGITS, "哪部分破损")
     answer(servers, who, "里面的东西", "描述")
     answer(servers, who, "屏幕裂了", "外包装")
     answer(servers, who, "", "内件", photo(jpeg_with_gps()))
@@ -174,7 +207,10 @@ def test_rejected_offer_goes_to_a_specialist(servers: Servers, tickets: TicketSt
     tracker = servers.tracker(who)
     assert tracker["paused"] is True and tracker["slots"]["handoff"]["reason"] == "offer_rejected"
     create_agent(servers, "claims.agent", "理赔专员")
-    client, _ = login(servers, "claims.agent")
+    client, csrf = login(servers, "claims.agent")
+    assert client.get(f"{CONSOLE}/api/chat/{who}").status_code == 403  # an agent sees the chats they hold
+    taken = client.post(f"{CONSOLE}/api/chat/{who}/claim", json={}, headers={"X-CSRF-Token": csrf})
+    assert taken.status_code == 200, taken.text
     chat = client.get(f"{CONSOLE}/api/chat/{who}").json()
     claim = next(t for t in chat["tickets"] if t["id"] == ticket.id)
     assert sorted(e["kind"] for e in claim["evidence"]) == ["contents", "outer_packaging"]
@@ -182,7 +218,8 @@ def test_rejected_offer_goes_to_a_specialist(servers: Servers, tickets: TicketSt
         image = client.get(f"{CONSOLE}/api/chat/{who}/evidence/{item.sha256}")
         assert image.status_code == 200 and hashlib.sha256(image.content).hexdigest() == item.sha256
         assert image.headers["content-type"] == item.content_type
-        assert client.get(f"{CONSOLE}/api/chat/claim-not-delivered/evidence/{item.sha256}").status_code == 404
+        other = client.get(f"{CONSOLE}/api/chat/claim-not-delivered/evidence/{item.sha256}")
+        assert other.status_code in (403, 404)  # another chat (not held by this agent, no such photo there)
         assert httpx.get(f"{servers.base}{CONSOLE}/api/chat/{who}/evidence/{item.sha256}").status_code == 401
 
 
@@ -196,6 +233,7 @@ def test_over_the_cap_goes_to_a_human_and_the_cap_comes_from_the_policy_file(ser
     try:
         who = "claim-cap"
         servers.send(who, f"{DELIVERED_LAPTOP} 破损理赔")
+        answer(servers, who, LAPTOP_DIGITS, "哪部分破损")
         answer(servers, who, "都有破损", "描述")
         answer(servers, who, "箱子和电脑都摔坏了", "外包装")
         answer(servers, who, "", "内件", photo(jpeg_with_gps()))

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.e2e
 WIDGET = "/webhooks/widget"
 SHOP = "https://shop.example"
 CHROMIUM = Path("/usr/bin/chromium")
+RECEIVER_LAST_FOUR = "8712"
+"""SF1873662042955's receiver phone ends in 8712 (fixtures/shipments.yml): the proof a claim asks for."""
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,8 @@ def test_oversized_and_malformed_bodies(client: httpx.Client) -> None:
 def test_a_file_that_is_not_a_photo_gets_the_polite_evidence_message(client: httpx.Client) -> None:
     auth = session(client)
     said = say(client, auth, "SF1873662042955 到了，箱子压坏了")
+    assert "后四位" in said[-1]["text"]  # a claim needs proof that the parcel is the customer's
+    said = say(client, auth, RECEIVER_LAST_FOUR)
     assert [b["payload"] for b in said[-1]["buttons"]] == ["外包装", "内件物品", "都有破损"]
     say(client, auth, "都有破损")
     say(client, auth, "纸箱一角压塌，两个杯子碎了")
@@ -200,7 +204,8 @@ def test_claim_in_a_real_browser_and_history_after_reload(servers: Servers, tmp_
                 return answered(before)
 
             said = type_and_send("SF1873662042955 到了，箱子压坏了")
-            assert "哪部分" in said
+            assert "后四位" in said
+            assert "哪部分" in type_and_send(RECEIVER_LAST_FOUR)
             before = bot_count()
             page.locator("#lcs-log .lcs-buttons button", has_text="都有破损").last.click()
             assert "描述" in answered(before)

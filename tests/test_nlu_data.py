@@ -23,7 +23,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 MAIN_INTENTS = [
     "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "track_waybill",
-    "complain_delay", "report_damage", "report_missing", "request_human", "check_ticket",
+    "complain_delay", "report_damage", "report_missing", "request_human", "check_ticket", "phone_last_digits",
 ]
 FAQ_INTENTS = [
     "faq/shipping_fee", "faq/outlet", "faq/prohibited_items", "faq/insurance", "faq/claim_policy",

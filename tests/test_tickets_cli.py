@@ -119,3 +119,16 @@ def test_unreachable_database_is_a_clean_error(tmp_path: Path) -> None:
     result = cli("postgresql+psycopg2://nobody@127.0.0.1:1/none", "list")
     assert result.returncode == 1
     assert result.stderr.startswith("error: OperationalError") and "Traceback" not in result.stderr
+
+
+def test_forget_proofs_deletes_only_expired_ones(db: tuple[str, list[str]]) -> None:
+    url, _ = db
+    store = TicketStore(url)
+    store.record_proof("wx:alice", "SF1234567890123", "139****2846", "phone_last4", timedelta(days=30))
+    store.record_proof("tg:bob", "SF1234567890123", "", "phone_last4", timedelta(seconds=-1))
+    store.close()
+    result = cli(url, "forget-proofs")
+    assert result.returncode == 0 and result.stdout.strip() == "deleted 1 expired proofs", result.stderr
+    store = TicketStore(url)
+    assert store.has_proof("wx:alice", "SF1234567890123") and not store.has_proof("tg:bob", "SF1234567890123")
+    store.close()

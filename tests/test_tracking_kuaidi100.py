@@ -77,6 +77,8 @@ class FakeKuaidi100:
     shipments: dict[tuple[str, str], dict] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    phones: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Last four digits the carrier checks against a query's ``phone`` (SF), by (com, num)."""
 
 
 @pytest.fixture
@@ -91,6 +93,9 @@ async def fake():
         if customer != CUSTOMER or sign != expected:
             return web.json_response({"result": False, "returnCode": "400", "message": "签名验证失败"})
         body = json.loads(param)
+        expected_phone = state.phones.get((body["com"], body["num"]))
+        if "phone" in body and expected_phone and body["phone"] != expected_phone:
+            return web.json_response({"result": False, "returnCode": "408", "message": "验证码错误"})
         payload = state.shipments.get((body["com"], body["num"]), NO_RESULT)
         return web.json_response(payload)
 
@@ -306,6 +311,18 @@ def test_every_carrier_has_a_com_code():
 async def test_find_by_phone_is_not_supported(fake, client):
     assert await client.find_by_phone("13912342846", "王芳") == []
     assert fake.requests == []
+
+
+async def test_receiver_digits_are_checked_by_the_carrier(fake, client):
+    fake.shipments[("shunfeng", NUM)] = SF_DELIVERED
+    fake.phones[("shunfeng", NUM)] = "5678"
+    assert await client.check_receiver_digits(NUM, "SF", "5678") is True
+    assert fake.requests[-1]["param"]["phone"] == "5678"
+    assert await client.check_receiver_digits(NUM, "SF", "1234") is False
+    asked = len(fake.requests)
+    assert await client.check_receiver_digits(NUM, "YTO", "5678") is None  # the field is not checked there
+    assert await client.check_receiver_digits(NUM, "SF", "56789") is None
+    assert len(fake.requests) == asked
 
 
 async def test_session_can_be_closed_and_reopened(fake, client):

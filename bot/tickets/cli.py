@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_export = sub.add_parser("export-csv", help="export every ticket as CSV")
     p_export.add_argument("file", nargs="?", help="output file (default: standard output)")
+
+    sub.add_parser("forget-proofs", help="delete expired proofs of parcel ownership (run daily, e.g. from cron)")
     return parser
 
 
@@ -119,6 +121,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"exported {count} tickets to {args.file}", file=sys.stderr)
             else:
                 store.export_csv(out)
+            return EXIT_OK
+        if args.command == "forget-proofs":
+            print(f"deleted {store.forget_expired_proofs()} expired proofs", file=out)
             return EXIT_OK
         raise AssertionError(f"unhandled command {args.command!r}")
     finally:

@@ -22,7 +22,7 @@ import builtins
 import csv
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TextIO
@@ -43,8 +43,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     insert,
+    or_,
     select,
     text,
     update,
@@ -54,6 +56,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from bot.redaction import mask_phones
 from bot.tickets.models import (
     LEVELS,
     Action,
@@ -75,7 +78,7 @@ DEFAULT_URL = "sqlite:///var/tickets.db"
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Version the code expects; bump it and add a function to ``MIGRATIONS``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _PG_LOCK_KEY = 7_420_318_001  # arbitrary, identifies "ticket schema migration"
 _CENT = Decimal("0.01")
 
@@ -193,6 +196,22 @@ ticket_history = Table(
 )
 
 
+identity_proofs = Table(
+    "identity_proofs",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(255), nullable=False),
+    Column("waybill", String(64), nullable=False),
+    Column("phone_mask", String(16), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("proved_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_identity_proofs_conversation", "conversation_id", "expires_at"),
+)
+"""Conversations that proved a parcel is theirs (bot/identity.py). ``phone_mask`` is the
+receiver phone as the tracking data shows it (``139****2846``), never a full number."""
+
+
 def _v1_history_append_only(conn: Connection) -> None:
     """Make ``ticket_history`` refuse UPDATE and DELETE at the database level."""
     if conn.dialect.name == "sqlite":
@@ -213,8 +232,12 @@ def _v1_history_append_only(conn: Connection) -> None:
         )
 
 
+def _v2_identity_proofs(conn: Connection) -> None:
+    """``identity_proofs`` is created by ``create_all``; nothing else changes."""
+
+
 #: ``version -> migration``; each runs once, after ``create_all``, inside the schema transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_history_append_only}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_history_append_only, 2: _v2_identity_proofs}
 
 
 def _migrate(conn: Connection) -> int:
@@ -243,6 +266,21 @@ def _migrate(conn: Connection) -> int:
     if current != SCHEMA_VERSION:
         conn.execute(update(schema_version).where(schema_version.c.id == 1).values(version=SCHEMA_VERSION))
     return SCHEMA_VERSION
+
+
+def owner_only_file(path: Path) -> None:
+    """Create ``path`` (and its parent) readable by the owner only, before SQLite opens it.
+
+    SQLite gives its journal and WAL files the database file's permissions, so they are
+    owner-only too. An existing file keeps its content and is narrowed to mode 0600.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _utcnow() -> datetime:
@@ -296,14 +334,18 @@ class TicketStore:
             raise ValueError(f"unsupported ticket database {backend!r}; use sqlite or postgresql")
         database = self.url.database or ""
         memory = database in ("", ":memory:")
-        if not memory and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        file = None if memory or database.startswith("file:") else Path(database).expanduser()
         engine = create_engine(
             self.url,
             future=True,
             connect_args={"timeout": 30, "check_same_thread": False},
             **({"poolclass": StaticPool} if memory else {}),
         )
+
+        @event.listens_for(engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            if file is not None:
+                owner_only_file(file)  # created owner-only before SQLite would create it world-readable
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -382,6 +424,28 @@ class TicketStore:
         Raises:
             ValueError: Unknown type, bad level, empty fields or naive deadlines.
         """
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            ticket_id = self._insert(
+                conn, type=type, level=level, conversation_id=conversation_id, channel=channel,
+                summary=summary, deadlines=deadlines, waybill=waybill, actor=actor, note=note,
+            )  # fmt: skip
+            return self._load(conn, ticket_id)
+
+    @staticmethod
+    def _values(
+        *,
+        type: TicketType | str,
+        level: int,
+        conversation_id: str,
+        channel: str,
+        summary: str,
+        deadlines: DeadlinesLike,
+        waybill: str | None = None,
+        actor: str = "bot",
+        note: str = "",
+    ) -> tuple[dict[str, Any], str, str]:
+        """Check the fields of a new ticket: its column values, the actor and the history note."""
         ticket_type = TicketType(type)
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
@@ -392,7 +456,7 @@ class TicketStore:
             "conversation_id": _text(conversation_id, "conversation_id", 255),
             "channel": _text(channel, "channel", 64),
             "waybill": (waybill or "").strip() or None,
-            "summary": _text(summary, "summary", 10_000),
+            "summary": mask_phones(_text(summary, "summary", 10_000)),  # agents and exports never see a full number
             "respond_by": ensure_utc(deadlines.respond_by, "respond_by"),
             "resolve_by": ensure_utc(deadlines.resolve_by, "resolve_by"),
             "escalate_by": None if deadlines.escalate_by is None else ensure_utc(deadlines.escalate_by, "escalate_by"),
@@ -400,14 +464,16 @@ class TicketStore:
                 None if deadlines.update_after is None else ensure_utc(deadlines.update_after, "update_after")
             ),
         }
-        actor = _text(actor, "actor", 128)
-        self._ensure_schema()
-        with self._engine.begin() as conn:
-            now = self._now()
-            ticket_id = self._allocate_id(conn, now)
-            conn.execute(insert(tickets).values(id=ticket_id, created_at=now, updated_at=now, **values))
-            self._log(conn, ticket_id, now, actor, Action.CREATED, None, TicketStatus.OPEN, note)
-            return self._load(conn, ticket_id)
+        return values, _text(actor, "actor", 128), note
+
+    def _insert(self, conn: Connection, **fields: Any) -> str:
+        """Insert a ticket inside the caller's transaction (fields as for :meth:`open`); returns its id."""
+        values, actor, note = self._values(**fields)
+        now = self._now()
+        ticket_id = self._allocate_id(conn, now)
+        conn.execute(insert(tickets).values(id=ticket_id, created_at=now, updated_at=now, **values))
+        self._log(conn, ticket_id, now, actor, Action.CREATED, None, TicketStatus.OPEN, note)
+        return ticket_id
 
     def transition(self, ticket_id: str, new_status: TicketStatus | str, actor: str, note: str = "") -> Ticket:
         """Move a ticket to ``new_status`` if the state machine allows it.
@@ -474,23 +540,27 @@ class TicketStore:
         actor = _text(actor, "actor", 128)
         self._ensure_schema()
         with self._engine.begin() as conn:
-            row = self._lock_writable_row(conn, ticket_id)
-            now = self._now()
-            conn.execute(
-                update(tickets)
-                .where(tickets.c.id == ticket_id)
-                .values(
-                    decision_kind=decision.kind,
-                    decision_amount=decision.amount,
-                    decision_reason_code=decision.reason_code,
-                    updated_at=now,
-                )
-            )
-            status = TicketStatus(row.status)
-            detail = f"{decision.kind} {decision.amount.quantize(_CENT)} {decision.reason_code}"
-            detail += f": {note}" if note else ""
-            self._log(conn, ticket_id, now, actor, Action.DECISION_SET, status, status, detail)
+            self._decide(conn, ticket_id, decision, actor, note)
             return self._load(conn, ticket_id)
+
+    def _decide(self, conn: Connection, ticket_id: str, decision: Decision, actor: str, note: str) -> None:
+        """Write a decision inside the caller's transaction."""
+        row = self._lock_writable_row(conn, ticket_id)
+        now = self._now()
+        conn.execute(
+            update(tickets)
+            .where(tickets.c.id == ticket_id)
+            .values(
+                decision_kind=decision.kind,
+                decision_amount=decision.amount,
+                decision_reason_code=decision.reason_code,
+                updated_at=now,
+            )
+        )
+        status = TicketStatus(row.status)
+        detail = f"{decision.kind} {decision.amount.quantize(_CENT)} {decision.reason_code}"
+        detail += f": {note}" if note else ""
+        self._log(conn, ticket_id, now, actor, Action.DECISION_SET, status, status, detail)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -502,7 +572,7 @@ class TicketStore:
             TicketClosed: The ticket is closed.
             ValueError: An empty note.
         """
-        note = _text(note, "note", 10_000)
+        note = mask_phones(_text(note, "note", 10_000))
         actor = _text(actor, "actor", 128)
         self._ensure_schema()
         with self._engine.begin() as conn:
@@ -540,6 +610,111 @@ class TicketStore:
             ):
                 return ticket
         return None
+
+    def for_waybill(self, waybill: str, type: TicketType | str | None = None) -> builtins.list[Ticket]:
+        """Every ticket about one parcel, whichever conversation opened it, newest first.
+
+        Only for a customer who proved the parcel is theirs (``bot.identity``) and for agents.
+        """
+        query = select(tickets).where(tickets.c.waybill == waybill)
+        if type is not None:
+            query = query.where(tickets.c.type == TicketType(type).value)
+        return self._query(query.order_by(tickets.c.created_at.desc(), tickets.c.id.desc()))
+
+    def open_once_per_parcel(
+        self,
+        *,
+        type: TicketType | str,
+        waybill: str,
+        decision: Decision | None = None,
+        **fields: Any,
+    ) -> tuple[Ticket, bool]:
+        """Open a ticket for a parcel unless one of this type already exists for it, from anyone.
+
+        The check and the insert share one transaction (SQLite: the write lock taken at
+        BEGIN; PostgreSQL: an advisory lock on the parcel), so two conversations asking at
+        the same moment still get one ticket: one compensation per parcel, whoever asks.
+
+        Args:
+            type: The ticket type.
+            waybill: The parcel (required).
+            decision: The policy decision recorded with a new ticket.
+            **fields: The other arguments of :meth:`open`.
+
+        Returns:
+            The ticket, and ``True`` when it was opened now (``False``: it existed).
+        """
+        ticket_type = TicketType(type)
+        waybill = _text(waybill, "waybill", 64)
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:a, hashtext(:w))"), {"a": 7_420, "w": waybill})
+            existing = conn.execute(
+                select(tickets.c.id)
+                .where(tickets.c.waybill == waybill, tickets.c.type == ticket_type.value)
+                .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return self._load(conn, existing), False
+            ticket_id = self._insert(conn, type=ticket_type, waybill=waybill, **fields)
+            if decision is not None:
+                self._decide(conn, ticket_id, decision, fields.get("actor", "bot"), "")
+            return self._load(conn, ticket_id), True
+
+    def record_proof(
+        self, conversation_id: str, waybill: str, phone_mask: str, method: str, valid_for: timedelta
+    ) -> None:
+        """Remember that a conversation proved a parcel (and its receiver phone) is theirs.
+
+        Args:
+            conversation_id: The customer's conversation.
+            waybill: The parcel proven.
+            phone_mask: The receiver phone as masked in the tracking data (``139****2846``), or ``""``.
+            method: How: ``phone_last4`` or ``phone_lookup``.
+            valid_for: How long the proof counts.
+        """
+        if "*" not in phone_mask and phone_mask:
+            raise ValueError("phone_mask must be masked (139****2846), never a full number")
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            now = self._now()
+            conn.execute(
+                insert(identity_proofs).values(
+                    conversation_id=_text(conversation_id, "conversation_id", 255),
+                    waybill=_text(waybill, "waybill", 64),
+                    phone_mask=phone_mask,
+                    method=_text(method, "method", 32),
+                    proved_at=now,
+                    expires_at=now + valid_for,
+                )
+            )
+
+    def has_proof(self, conversation_id: str, waybill: str, phone_mask: str = "") -> bool:
+        """Whether the conversation proved this parcel, or its receiver phone, and the proof is still valid."""
+        condition = identity_proofs.c.waybill == waybill
+        if phone_mask:
+            condition = or_(condition, identity_proofs.c.phone_mask == phone_mask)
+        self._ensure_schema()
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(identity_proofs.c.id)
+                .where(
+                    identity_proofs.c.conversation_id == conversation_id,
+                    identity_proofs.c.expires_at > self._now(),
+                    condition,
+                )
+                .limit(1)
+            ).first()
+        return row is not None
+
+    def forget_expired_proofs(self) -> int:
+        """Delete proofs past their expiry; returns how many (run it from a periodic job or the CLI)."""
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            result = conn.execute(delete(identity_proofs).where(identity_proofs.c.expires_at <= self._now()))
+        return int(result.rowcount or 0)
 
     def history(self, ticket_id: str) -> builtins.list[HistoryEntry]:
         """Return a ticket's history, oldest first.

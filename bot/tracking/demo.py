@@ -210,7 +210,9 @@ class DemoProvider:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             if self.db_path != ":memory:":
-                Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+                from bot.tickets.store import owner_only_file  # lazy: the provider needs no SQLAlchemy otherwise
+
+                owner_only_file(Path(self.db_path))  # masked phones and name hashes: owner-only
             conn = sqlite3.connect(self.db_path, timeout=10, check_same_thread=False, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
