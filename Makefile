@@ -12,12 +12,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv system services model run shell actions test lint validate pytest security stories nlu-eval anger-eval ood-eval bench clean
+.PHONY: help venv system services model run shell actions test lint types format-check format unit validate pytest security stories nlu-eval anger-eval ood-eval bench clean
 
 help:
 	@echo "make run    start the assistant (REST channel + token-protected HTTP API) on embedded defaults"
 	@echo "make shell  chat with it in the terminal"
-	@echo "make test   system packages and services, ruff, pytest, rasa data validate, test stories, NLU bar"
+	@echo "make test   system packages and services, ruff, mypy, ruff format --check, rasa data validate,"
+	@echo "            pytest, test stories, NLU bar"
+	@echo "make unit   the fast tests: no trained model, no Rasa server (pytest -m 'not e2e')"
+	@echo "make types  mypy on bot/, connectors/, actions/, components/; make format-check / make format"
 	@echo "make bench  training time, model size, memory, latency vs. a stock 'rasa init' assistant"
 
 $(STAMP): requirements.lock pyproject.toml scripts/venv.sh
@@ -50,6 +53,21 @@ actions: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Configuration in pyproject.toml ([tool.mypy]): every function annotated.
+types: venv
+	$(VENV)/bin/mypy
+
+format-check: venv
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+
+# The fast tests (about 1.5 minutes): no trained model and no Rasa server, only Redis and
+# PostgreSQL for the store tests. `make pytest` runs these and the end-to-end tests (marker e2e).
+unit: venv
+	$(PY) -m pytest -q -m "not e2e"
+
 validate: venv
 	$(RASA) data validate --domain domain --data data --config config.yml
 
@@ -75,7 +93,7 @@ anger-eval: model
 ood-eval: model
 	$(PY) scripts/check_ood.py
 
-test: system services lint validate model pytest stories nlu-eval anger-eval ood-eval
+test: system services lint types format-check validate model pytest stories nlu-eval anger-eval ood-eval
 	@$(PY) scripts/report_skips.py results/pytest-skips.json results/anger-skips.json
 	@echo "make test: all checks passed"
 

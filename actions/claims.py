@@ -65,10 +65,20 @@ CLAIM_SLOTS = (
     "claim_paused",
 )
 """Every slot of a claim; all are cleared once the ticket is open."""
-REQUIRED = ("claim_waybill", "claim_owner", "claim_part", "claim_description", *PHOTO_SLOTS, "claim_extent",
-            "claim_value", "claim_packaging_kept", "claim_confirmed")
-INTERRUPTS = frozenset({"faq", "check_ticket", "request_human", "goodbye", "track_waybill",
-                        "complain_delay", "report_missing"})
+REQUIRED = (
+    "claim_waybill",
+    "claim_owner",
+    "claim_part",
+    "claim_description",
+    *PHOTO_SLOTS,
+    "claim_extent",
+    "claim_value",
+    "claim_packaging_kept",
+    "claim_confirmed",
+)
+INTERRUPTS = frozenset(
+    {"faq", "check_ticket", "request_human", "goodbye", "track_waybill", "complain_delay", "report_missing"}
+)
 """Intents that leave a question unanswered to the dialogue rules, when the reply answers nothing
 and NLU is sure (or the reply asks something outright, or names a parcel)."""
 STRONG_INTERRUPTS = frozenset({"faq", "check_ticket", "request_human", "goodbye"})
@@ -89,23 +99,35 @@ TOPICS = {
 }
 """What each yes/no question is about, so "还留着" / "没问题" / "太少了" are read in context."""
 
-_WAYBILL_HINT = ("请发送需要理赔的运单号（面单上的快递单号）。",
-                 "Please send the tracking number of the damaged parcel.")
-_PAUSED = ("好的，理赔登记先暂停，您已提供的信息我都记下了。随时回复“继续理赔”接着办理。",
-           "OK, I've paused the claim and kept everything you told me. Say \"continue my claim\" any time to go on.")
+_WAYBILL_HINT = (
+    "请发送需要理赔的运单号（面单上的快递单号）。",
+    "Please send the tracking number of the damaged parcel.",
+)
+_PAUSED = (
+    "好的，理赔登记先暂停，您已提供的信息我都记下了。随时回复“继续理赔”接着办理。",
+    'OK, I\'ve paused the claim and kept everything you told me. Say "continue my claim" any time to go on.',
+)
 _ACCEPTED_WAYBILL = ("好的，为 {waybill} 登记破损理赔。", "OK, let's file a damage claim for {waybill}.")
-_EXISTING = ("包裹 {waybill} 已有理赔工单 {ticket}，正在处理中，无需重复登记。回复“查询工单”可查看进度。",
-             "Parcel {waybill} already has claim {ticket} in progress, so there is no need to file it again. "
-             "Ask \"check my ticket\" to see where it stands.")
-_GIVE_UP = ("还是没能找到这个运单。理赔先暂停，核对单号后回复“继续理赔”，或回复“转人工”。",
-            "I still couldn't find that parcel. I've paused the claim: check the number and say \"continue my "
-            "claim\", or say \"human agent\".")
+_EXISTING = (
+    "包裹 {waybill} 已有理赔工单 {ticket}，正在处理中，无需重复登记。回复“查询工单”可查看进度。",
+    "Parcel {waybill} already has claim {ticket} in progress, so there is no need to file it again. "
+    'Ask "check my ticket" to see where it stands.',
+)
+_GIVE_UP = (
+    "还是没能找到这个运单。理赔先暂停，核对单号后回复“继续理赔”，或回复“转人工”。",
+    "I still couldn't find that parcel. I've paused the claim: check the number and say \"continue my "
+    'claim", or say "human agent".',
+)
 _PHOTO_OK = ("收到 {count} 张照片。", "Got {count} photo(s).")
-_RESUME = ("我们继续为 {waybill} 登记理赔，还差几项信息。",
-           "Let's continue your claim for {waybill}; a few details are left.")
-_SAVE_FAILED = ("抱歉，理赔工单暂时保存失败，您提供的信息都还在。请稍后回复“继续理赔”再提交一次，或回复“转人工”。",
-                "Sorry, I couldn't save the claim just now, but nothing you told me is lost. Say \"continue my "
-                "claim\" in a moment to submit it again, or \"human agent\".")
+_RESUME = (
+    "我们继续为 {waybill} 登记理赔，还差几项信息。",
+    "Let's continue your claim for {waybill}; a few details are left.",
+)
+_SAVE_FAILED = (
+    "抱歉，理赔工单暂时保存失败，您提供的信息都还在。请稍后回复“继续理赔”再提交一次，或回复“转人工”。",
+    "Sorry, I couldn't save the claim just now, but nothing you told me is lost. Say \"continue my "
+    'claim" in a moment to submit it again, or "human agent".',
+)
 
 
 def _pair(text: Callable[[str], str]) -> tuple[str, str]:
@@ -200,9 +222,7 @@ class ValidateDamageClaimForm(FormValidationAction):
                 slots.append("claim_offer_accepted")
         return slots
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Validates as usual; the pause and the failed-answer count set by an extractor are returned too.
 
         The SDK returns only validated form slots, and Rasa rejects a form turn that
@@ -406,8 +426,10 @@ class ValidateDamageClaimForm(FormValidationAction):
             shipment = await lookup(found[0])
         except ProviderError as exc:
             logger.warning("claim lookup failed: %s", type(exc).__name__)
-            return {**_pause(dispatcher, lang, (messages.provider_down("zh"), messages.provider_down("en"))),
-                    "claim_waybill": None}
+            return {
+                **_pause(dispatcher, lang, (messages.provider_down("zh"), messages.provider_down("en"))),
+                "claim_waybill": None,
+            }
         if shipment is None:
             dispatcher.utter_message(text=messages.not_found(found[0].raw, lang))
             return self._retry(dispatcher, lang, attempts)
@@ -454,7 +476,7 @@ class ValidateDamageClaimForm(FormValidationAction):
         lang = language_of(tracker)
         parcel = claims.ParcelFacts.from_slot(tracker.get_slot("claim_parcel"))
         found = find_waybills(parcel.waybill) if parcel is not None else []
-        if not found:
+        if parcel is None or not found:
             return {"claim_owner": None}
         if await ownership.locked(parcel.waybill):
             return {**_pause(dispatcher, lang, _pair(identity.locked_text)), "claim_owner": None, ATTEMPTS: 0}
@@ -462,10 +484,12 @@ class ValidateDamageClaimForm(FormValidationAction):
             shipment = await lookup(found[0])
         except ProviderError as exc:
             logger.warning("claim proof lookup failed: %s", type(exc).__name__)
-            return {**_pause(dispatcher, lang, (messages.provider_down("zh"), messages.provider_down("en"))),
-                    "claim_owner": None}
+            return {
+                **_pause(dispatcher, lang, (messages.provider_down("zh"), messages.provider_down("en"))),
+                "claim_owner": None,
+            }
         matched = None if shipment is None else await ownership.match(shipment, str(slot_value))
-        if matched is None:
+        if shipment is None or matched is None:
             return {**_pause(dispatcher, lang, _pair(identity.uncheckable_text)), "claim_owner": None, ATTEMPTS: 0}
         if matched:
             await ownership.remember(tracker, shipment, "phone_last4")
@@ -486,13 +510,18 @@ class ValidateDamageClaimForm(FormValidationAction):
     async def validate_claim_confirmed(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        """"No" to the summary asks the answers again; the parcel and photos are kept."""
+        """A "no" to the summary asks the answers again; the parcel and photos are kept."""
         if slot_value is False:
             lang = language_of(tracker)
-            dispatcher.utter_message(text=messages.in_language(
-                ("好的，我们重新确认一下几项信息（照片已保留）。",
-                 "OK, let's go over the details again (your photos are kept)."),
-                lang))
+            dispatcher.utter_message(
+                text=messages.in_language(
+                    (
+                        "好的，我们重新确认一下几项信息（照片已保留）。",
+                        "OK, let's go over the details again (your photos are kept).",
+                    ),
+                    lang,
+                )
+            )
             return {"claim_confirmed": None, **{slot: None for slot in ANSWER_SLOTS}}
         return {"claim_confirmed": slot_value}
 
@@ -520,9 +549,7 @@ class _ActionAskClaimSlot(Action):
         """Action name used in the domain (the form finds it as ``action_ask_<slot>``)."""
         return f"action_ask_{self.slot}"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the question, or the re-ask after a reply that answered nothing."""
         if _asked_again(tracker) and draft_of(tracker) is not None:
             _reask(dispatcher, tracker, self.slot)
@@ -538,9 +565,7 @@ class ActionAskClaimOwner(Action):
         """Action name used in the domain."""
         return "action_ask_claim_owner"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the question."""
         lang = language_of(tracker)
         failed = _asked_again(tracker)
@@ -601,9 +626,7 @@ class ActionAskClaimConfirmed(Action):
         """Action name used in the domain."""
         return "action_ask_claim_confirmed"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the summary (the form then waits for the answer), or the short re-ask."""
         draft = draft_of(tracker)
         if draft is None:
@@ -625,9 +648,7 @@ class ActionAskClaimOfferAccepted(Action):
         """Action name used in the domain."""
         return "action_ask_claim_offer_accepted"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the offer, or the re-ask with the offer named."""
         offer = offer_of(tracker)
         if offer is not None and claims.needs_answer(offer):
@@ -653,9 +674,7 @@ class ActionStartDamageClaim(Action):
         """Action name used in the domain."""
         return "action_start_damage_claim"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the opening; the form follows. A different parcel in the message starts afresh."""
         waybill = tracker.get_slot("claim_waybill")
         mentioned = [match.number for match in find_waybills(_text(tracker))]
@@ -709,9 +728,7 @@ class ActionSubmitDamageClaim(Action):
         """Action name used in the domain."""
         return "action_submit_damage_claim"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Files the claim; always says whether a human takes over next (slot ``handoff_due``)."""
         events = await self._submit(dispatcher, tracker)
         if not any(e.get("name") == "handoff_due" for e in events):
@@ -762,9 +779,7 @@ class ActionPhotoOutsideClaim(Action):
         """Action name used in the domain."""
         return "action_photo_outside_claim"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Reports refused files; otherwise offers to start a damage claim."""
         lang = language_of(tracker)
         refs = references(_latest_metadata(tracker))

@@ -6,17 +6,19 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Dict, List
+from decimal import Decimal
+from typing import Any, Dict, List, cast
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
 from bot import delay_options, identity, service_messages
 from bot.messages import format_duration
-from bot.policy import Offer, delay_offer, ticket_deadlines
+from bot.policy import Offer, OfferKind, delay_offer, ticket_deadlines
 from bot.tickets import Decision, Ticket, TicketStatus, TicketType
 from bot.tracking import Shipment, Status
 
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 NOT_A_DELAY = frozenset({Status.LOST, Status.DAMAGED, Status.RETURNED})
 """Lost, damaged and returned parcels are claims, not delays."""
+
 
 def _record(tracker: Tracker, shipment: Shipment, offer: Offer, summary: str, now: datetime) -> tuple[Ticket, bool]:
     """The parcel's delay ticket, opened now unless any conversation already has one (blocking).
@@ -58,7 +61,7 @@ def late_offer(shipment: Shipment, now: datetime) -> tuple[Offer, timedelta, boo
     try:
         policy = services.policy()
         delay, held_only = delay_options.delay_of(shipment, now, policy)
-        offer = None if delay is None else delay_offer(policy, late_by=delay, freight=shipment.freight or 0)
+        offer = None if delay is None else delay_offer(policy, late_by=delay, freight=shipment.freight or Decimal(0))
     except (OSError, ValueError) as exc:
         logger.error("delay policy unavailable: %s", type(exc).__name__)
         return None
@@ -122,7 +125,8 @@ def _offer_of(ticket: Ticket, fallback: Offer) -> Offer:
     """The offer the ticket records (the one made first), else the policy's offer now."""
     if ticket.decision is None:
         return fallback
-    return replace(fallback, kind=ticket.decision.kind, amount=ticket.decision.amount)
+    kind = cast(OfferKind, ticket.decision.kind)  # the ticket recorded an Offer's kind
+    return replace(fallback, kind=kind, amount=ticket.decision.amount)
 
 
 def _note_choice(ticket_id: str, option: str, waybill: str) -> Ticket | None:
@@ -147,9 +151,7 @@ class ActionRecordDelayChoice(Action):
         """Action name used in the domain."""
         return "action_record_delay_choice"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Reads the choice (exact phrase, own words or a number), writes it to the ticket, says what happens next."""
         lang = language_of(tracker)
         offered = tracker.get_slot("delay_choice")

@@ -6,6 +6,7 @@ from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
@@ -41,7 +42,7 @@ class ActionAnswerFaq(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Utters the selected FAQ response, or the outlets matching the message."""
         key = selected_faq(tracker)

@@ -34,6 +34,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
@@ -221,13 +222,13 @@ async def signals_of(tracker: Tracker) -> tuple[Signals, list[Ticket]]:
     except Exception as exc:  # tickets unavailable: decide on the conversation alone
         logger.error("handoff: tickets unavailable: %s", type(exc).__name__)
         tickets = []
-    claims = [t for t in tickets if t.type is TicketType.DAMAGE_CLAIM and t.decision is not None]
+    decisions = [t.decision for t in tickets if t.type is TicketType.DAMAGE_CLAIM and t.decision is not None]
     signals = Signals(
         intents=intents,
         texts=texts,
         anger=anger.score if anger else 0.0,
         legal_threat=bool(anger and anger.legal),
-        claim_reason=claims[-1].decision.reason_code if claims else None,
+        claim_reason=decisions[-1].reason_code if decisions else None,
         ticket_levels=[t.level for t in tickets if t.type is not TicketType.HANDOFF],
         **_loop_signals(tracker),
     )
@@ -246,9 +247,7 @@ class ActionAssessHandoff(Action):
         """Action name used in the domain."""
         return "action_assess_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Sets ``handoff_due`` or ``handoff_offer_due`` (and ``handoff_trigger``) from the policy's rules."""
         text = tracker.latest_message.get("text") or ""
         if text.startswith("/") or tracker.is_paused():
@@ -276,9 +275,7 @@ class ActionOfferHandoff(Action):
         """Action name used in the domain."""
         return OFFER_ACTION
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Utters the offer for the trigger's reason (off-topic/unclear, or no progress)."""
         due = tracker.get_slot("handoff_trigger")
         reason = due.get("reason") if isinstance(due, dict) else None
@@ -314,9 +311,7 @@ class ActionHandoff(Action):
         """Action name used in the domain."""
         return "action_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Hands the conversation over; on a ticket-store failure the customer is still told and paused."""
         lang = language_of(tracker)
         policy = services.policy()

@@ -8,6 +8,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import ownership, services
 from actions.delay import compensate
@@ -29,9 +30,7 @@ class ActionVerifyOwner(Action):
         """Action name used in the domain."""
         return "action_verify_owner"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """A right answer keeps the proof and does what was asked; wrong ones count, three end the check."""
         lang = language_of(tracker)
         check = OwnerCheck.from_slot(tracker.get_slot("owner_check"))
@@ -98,8 +97,8 @@ class ActionVerifyOwner(Action):
                 dispatcher.utter_message(text=text)
                 return [SlotSet("ticket_id", ticket_id)]
         dispatcher.utter_message(text=identity.verified_text(lang))
-        ticket_id, choice, _ = await explain(
+        ticket_id, offered, _ = await explain(
             dispatcher, tracker, shipment, lang, now, missing=check.purpose == "missing"
         )
         events: List[Dict[str, Any]] = [SlotSet("ticket_id", ticket_id)] if ticket_id else []
-        return events + ([SlotSet("delay_choice", choice)] if choice else [])
+        return events + ([SlotSet("delay_choice", offered)] if offered else [])

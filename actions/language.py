@@ -7,6 +7,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.text import detect_language
 
@@ -27,7 +28,7 @@ class ActionDetectLanguage(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Sets ``language`` when the latest message shows a different one."""
         current = tracker.get_slot("language")

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 MISSING_STATUSES = frozenset({Status.DELIVERED, Status.LOST})
 """A report on a parcel still moving is a delay, not a missing parcel."""
 
+
 def flow_intent(tracker: Tracker) -> str | None:
     """The intent of the message that started the current waybill lookup.
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.handoff import ActionAssessHandoff
 from actions.language import ActionDetectLanguage
@@ -24,9 +25,7 @@ class ActionReadMessage(Action):
         """Action name used in the domain."""
         return "action_read_message"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """Runs the language and handoff checks."""
         language = await ActionDetectLanguage().run(dispatcher, tracker, domain)
         handoff = await ActionAssessHandoff().run(dispatcher, tracker, domain)

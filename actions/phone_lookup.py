@@ -39,7 +39,7 @@ def clean_name(text: str) -> str | None:
     name = unicodedata.normalize("NFKC", text or "").strip()
     for prefix in ("收件人是", "收件人叫", "收件人", "我叫", "名字是", "姓名", "name is", "my name is"):
         if name.lower().startswith(prefix):
-            name = name[len(prefix):].strip(" :：")
+            name = name[len(prefix) :].strip(" :：")
     if not name or any(ch.isdigit() for ch in name) or not NAME.match(name):
         return None
     return name
@@ -126,7 +126,7 @@ class ActionLookupByPhone(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Looks the shipments up and explains each one."""
         lang = language_of(tracker)
@@ -134,9 +134,7 @@ class ActionLookupByPhone(Action):
         name = tracker.get_slot("receiver_name") or ""
         forget = [SlotSet("phone", None), SlotSet("receiver_name", None)]
         try:
-            shipments = await asyncio.wait_for(
-                services.provider().find_by_phone(phone, name), LOOKUP_DEADLINE
-            )
+            shipments = await asyncio.wait_for(services.provider().find_by_phone(phone, name), LOOKUP_DEADLINE)
         except (ProviderError, asyncio.TimeoutError) as exc:
             logger.warning("phone lookup failed: %s", type(exc).__name__)
             dispatcher.utter_message(text=messages.provider_down(lang))
@@ -169,7 +167,7 @@ class ActionStopLookup(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Clears the form's slots and says so."""
         dispatcher.utter_message(response="utter_lookup_stopped")

@@ -9,6 +9,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import ownership, services
 from actions.language import language_of
@@ -43,7 +44,7 @@ class ActionCheckTicket(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Shows status and deadline of each of the customer's tickets, or of the parcel named."""
         lang = language_of(tracker)

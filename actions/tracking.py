@@ -52,9 +52,7 @@ async def lookup(match: WaybillMatch) -> Shipment | None:
         ProviderError: The provider failed or was too slow.
     """
     try:
-        return await asyncio.wait_for(
-            services.provider().get(match.number, match.carriers), LOOKUP_DEADLINE
-        )
+        return await asyncio.wait_for(services.provider().get(match.number, match.carriers), LOOKUP_DEADLINE)
     except asyncio.TimeoutError as exc:
         raise ProviderError("tracking provider timed out") from exc
 
@@ -167,7 +165,7 @@ class ActionTrackWaybill(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
+        domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Looks each number up and answers once per number."""
         lang = language_of(tracker)
@@ -175,19 +173,13 @@ class ActionTrackWaybill(Action):
         found = numbers_in(tracker)
         if not found:
             gave_up = tracker.get_slot("waybill") == GAVE_UP
-            dispatcher.utter_message(
-                response="utter_waybill_give_up" if gave_up else "utter_ask_waybill"
-            )
+            dispatcher.utter_message(response="utter_waybill_give_up" if gave_up else "utter_ask_waybill")
             return reset
 
         if len(found) > 1:
-            dispatcher.utter_message(
-                text=messages.several_numbers(len(found), lang, MAX_NUMBERS_PER_MESSAGE)
-            )
+            dispatcher.utter_message(text=messages.several_numbers(len(found), lang, MAX_NUMBERS_PER_MESSAGE))
         found = found[:MAX_NUMBERS_PER_MESSAGE]
-        results = await asyncio.gather(
-            *(lookup(match) for match in found), return_exceptions=True
-        )
+        results = await asyncio.gather(*(lookup(match) for match in found), return_exceptions=True)
         own: List[str] = list(tracker.get_slot("my_waybills") or [])
         now = services.now()
         seen: List[str] = []
@@ -226,4 +218,3 @@ def _safe_reason(error: BaseException) -> str:
     if isinstance(error, ProviderError):
         return str(error)
     return type(error).__name__
-

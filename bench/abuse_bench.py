@@ -120,8 +120,10 @@ def run(samples: int = 60) -> str:
         servers.start_rasa(LIMITS_FILE=str(relaxed_limits(work)))
         sample(servers, 5)  # warm-up: first turns load the NLU pipeline
         rows.append(("idle (reference)", *sample(servers, samples), []))
-        for label, body in ((f"max-size flood ({len(max_size) / 1e6:.1f} MB bodies)", max_size),
-                            ("oversize flood (30 MB bodies, refused)", oversize)):
+        for label, body in (
+            (f"max-size flood ({len(max_size) / 1e6:.1f} MB bodies)", max_size),
+            ("oversize flood (30 MB bodies, refused)", oversize),
+        ):
             stop, statuses = threading.Event(), []
             url = f"{servers.base}/webhooks/rest/webhook"
             thread = threading.Thread(target=flood, args=(url, body, stop, statuses))

@@ -66,7 +66,7 @@ def measure(model: Path) -> dict[str, float]:
                  if check_nlu.language(text) == lang]  # fmt: skip
         figures[f"intent_f1_{lang}"] = check_nlu.macro_f1(pairs)[0]
     shares: dict[str, check_ood.Shares] = {}
-    for (lang, text), parse in zip(ood, parses[len(labelled):], strict=True):
+    for (lang, text), parse in zip(ood, parses[len(labelled) :], strict=True):
         shares.setdefault(lang, check_ood.Shares()).add(text, check_ood.intent_of(parse), 0.0)
     for lang, share in shares.items():
         figures[f"ood_core_{lang}"] = share.core_share
@@ -81,8 +81,10 @@ def measure(model: Path) -> dict[str, float]:
 
 def table(current: dict[str, float], previous: dict[str, float], model: str, before: str) -> str:
     """A Markdown table of this model's figures next to the previous model's."""
-    rows = [f"| figure | this model ({model}) | previous model ({before}) | bar in `make test` |",
-            "|---|---:|---:|---|"]
+    rows = [
+        f"| figure | this model ({model}) | previous model ({before}) | bar in `make test` |",
+        "|---|---:|---:|---|",
+    ]
     for label, key, bar, fmt in FIGURES:
         now = fmt.format(current[key]) if key in current else "–"
         then = fmt.format(previous[key]) if key in previous else "–"

@@ -60,8 +60,11 @@ def env(cache: Path) -> dict[str, str]:
     """Environment for rasa processes: project on the path, a private component cache."""
     out = dict(os.environ)
     out.update(
-        PYTHONPATH=str(ROOT), SQLALCHEMY_SILENCE_UBER_WARNING="1", TF_CPP_MIN_LOG_LEVEL="3",
-        RASA_TELEMETRY_ENABLED="false", RASA_CACHE_DIRECTORY=str(cache),
+        PYTHONPATH=str(ROOT),
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        RASA_TELEMETRY_ENABLED="false",
+        RASA_CACHE_DIRECTORY=str(cache),
     )
     return out
 
@@ -71,7 +74,11 @@ def train(project: Path, out: Path, cache: Path, extra: list[str]) -> tuple[floa
     started = time.monotonic()
     subprocess.run(
         [str(BIN / "rasa"), "train", "--out", str(out), "--fixed-model-name", "bench", *extra],
-        cwd=project, env=env(cache), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project,
+        env=env(cache),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return time.monotonic() - started, out / "bench.tar.gz"
 
@@ -97,8 +104,16 @@ def post(url: str, sender: str, text: str) -> float:
     return elapsed
 
 
-def measure(figures: Figures, project: Path, model: Path, work: Path, messages: list[str],
-            requests: int, concurrency: int, with_actions: bool) -> None:
+def measure(
+    figures: Figures,
+    project: Path,
+    model: Path,
+    work: Path,
+    messages: list[str],
+    requests: int,
+    concurrency: int,
+    with_actions: bool,
+) -> None:
     """Start the servers, measure memory and latency, stop them."""
     procs = []
     try:
@@ -113,9 +128,13 @@ def measure(figures: Figures, project: Path, model: Path, work: Path, messages: 
             actions = subprocess.Popen(
                 [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
                 cwd=project,
-                env={**env(work / "cache"), "TRACKING_DB": str(work / "demo.db"),
-                     "TICKETS_DB_URL": f"sqlite:///{work / 'tickets.db'}"},
-                stdout=log.open("w"), stderr=subprocess.STDOUT,
+                env={
+                    **env(work / "cache"),
+                    "TRACKING_DB": str(work / "demo.db"),
+                    "TICKETS_DB_URL": f"sqlite:///{work / 'tickets.db'}",
+                },
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
             )
             procs.append(actions)
             wait_for(f"http://127.0.0.1:{action_port}/health", actions, log, 60)
@@ -124,9 +143,23 @@ def measure(figures: Figures, project: Path, model: Path, work: Path, messages: 
         port = free_port()
         log = work / f"{figures.name}-rasa.log"
         server = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-             "--enable-api", "--auth-token", "bench", "--port", str(port)],
-            cwd=project, env=env(work / "cache"), stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--enable-api",
+                "--auth-token",
+                "bench",
+                "--port",
+                str(port),
+            ],
+            cwd=project,
+            env=env(work / "cache"),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         procs.append(server)
         wait_for(f"http://127.0.0.1:{port}/status?token=bench", server, log, 240)
@@ -191,7 +224,9 @@ def main() -> int:
         ours, ref = Figures("ours"), Figures("reference")
         print("training this assistant (cold cache)…", flush=True)
         ours.train_s, our_model = train(
-            ROOT, work / "models-ours", work / "cache-ours",
+            ROOT,
+            work / "models-ours",
+            work / "cache-ours",
             ["--domain", "domain", "--data", "data", "--config", "config.yml"],
         )
         ours.model_mb = our_model.stat().st_size / 1e6
@@ -205,29 +240,51 @@ def main() -> int:
         ref.model_mb = ref_model.stat().st_size / 1e6
 
         print("measuring this assistant…", flush=True)
-        measure(ours, ROOT, our_model, work, [f"帮我查下 {n}" for n in LOOKUP_NUMBERS],
-                args.requests, args.concurrency, with_actions=True)
+        measure(
+            ours,
+            ROOT,
+            our_model,
+            work,
+            [f"帮我查下 {n}" for n in LOOKUP_NUMBERS],
+            args.requests,
+            args.concurrency,
+            with_actions=True,
+        )
         print("measuring the reference…", flush=True)
-        measure(ref, ref_project, ref_model, work, ["hello", "hi", "hey there"],
-                args.requests, args.concurrency, with_actions=False)
+        measure(
+            ref,
+            ref_project,
+            ref_model,
+            work,
+            ["hello", "hi", "hey there"],
+            args.requests,
+            args.concurrency,
+            with_actions=False,
+        )
 
         result = table(ours, ref, args.concurrency)
         stamp = time.strftime("%Y-%m-%d %H:%M")
-        header = (f"Measured {stamp} on {os.cpu_count()} cores, {args.requests} requests per mode, "
-                  f"{args.concurrency} concurrent conversations.\n\n")
+        header = (
+            f"Measured {stamp} on {os.cpu_count()} cores, {args.requests} requests per mode, "
+            f"{args.concurrency} concurrent conversations.\n\n"
+        )
         print("measuring the anger scorer…", flush=True)
         result += "\n\nAnger scorer (angry vs the rest), next to a keyword baseline measured in the same run:\n\n"
         result += anger_bench.run()
         print("measuring the model's quality on the held-out splits…", flush=True)
-        result += ("\n\nQuality on the held-out splits (never trained on), next to the previous model's "
-                   "figures (`bench/quality_bench.py`):\n\n")
+        result += (
+            "\n\nQuality on the held-out splits (never trained on), next to the previous model's "
+            "figures (`bench/quality_bench.py`):\n\n"
+        )
         result += quality_bench.run(our_model)
         print("measuring the WeChat acknowledgement…", flush=True)
         result += "\n\n" + wechat_ack_bench.run()
         print("measuring what a customer feels while one client sends the largest requests…", flush=True)
-        result += ("\n\nA concurrent customer's round trips while one client floods the REST channel with the "
-                   "largest accepted bodies, and with 30 MB bodies, next to the idle server (`bench/abuse_bench.py`):"
-                   "\n\n")
+        result += (
+            "\n\nA concurrent customer's round trips while one client floods the REST channel with the "
+            "largest accepted bodies, and with 30 MB bodies, next to the idle server (`bench/abuse_bench.py`):"
+            "\n\n"
+        )
         result += abuse_bench.run()
         print()
         print(header + result)

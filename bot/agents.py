@@ -56,7 +56,8 @@ _PG_LOCK_KEY = 7_420_318_002  # arbitrary, identifies "agent schema creation"
 metadata = sa.MetaData()
 
 agents = sa.Table(
-    "agents", metadata,
+    "agents",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("display_name", sa.String(128), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
@@ -66,7 +67,8 @@ agents = sa.Table(
 )
 
 agent_sessions = sa.Table(
-    "agent_sessions", metadata,
+    "agent_sessions",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("username", sa.String(64), sa.ForeignKey("agents.username"), nullable=False, index=True),
     sa.Column("csrf_token", sa.String(128), nullable=False),
@@ -76,7 +78,8 @@ agent_sessions = sa.Table(
 )
 
 agent_access_log = sa.Table(
-    "agent_access_log", metadata,
+    "agent_access_log",
+    metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("username", sa.String(64), nullable=False),

@@ -47,7 +47,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Any, Final
 
 from zhconv import convert
 from zhconv.zhconv import getdict
@@ -58,9 +58,25 @@ _NEGATABLE: Final = frozenset(
     {"insult", "threat_complaint", "threat_public", "threat_leave", "legal_threat", "anger_word", "frustration"}
 )
 REASON_ORDER: Final = (
-    "legal_threat", "threat_complaint", "threat_public", "threat_leave", "insult", "profanity", "anger_word",
-    "anger_emoji", "accusation", "frustration", "complaint_enquiry", "intensity_punctuation", "repeated_chars",
-    "all_caps", "model", "negated", "rising", "repeated_complaint", "repeated_message",
+    "legal_threat",
+    "threat_complaint",
+    "threat_public",
+    "threat_leave",
+    "insult",
+    "profanity",
+    "anger_word",
+    "anger_emoji",
+    "accusation",
+    "frustration",
+    "complaint_enquiry",
+    "intensity_punctuation",
+    "repeated_chars",
+    "all_caps",
+    "model",
+    "negated",
+    "rising",
+    "repeated_complaint",
+    "repeated_message",
 )
 """Every reason code, in the order :attr:`AngerResult.reasons` lists them."""
 
@@ -164,7 +180,8 @@ class AngerConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown anger settings: {', '.join(unknown)}")
-        return cls(**data)  # type: ignore[arg-type]
+        values: dict[str, Any] = dict(data)  # any type here: __post_init__ checks every value
+        return cls(**values)
 
 
 DEFAULT: Final = AngerConfig()

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Final
 
+# Word tables laid out by hand, several entries a line.
+# fmt: off
 INSULT_ZH: tuple[str, ...] = (
     "垃圾", "废物", "骗子", "骗人", "骗钱", "诈骗", "什么破", "破公司", "破快递", "破服务", "破系统", "破网站",
     "破app", "破玩意", "破地方", "什么烂", "烂公司", "烂快递", "烂服务", "傻逼", "傻b", "傻比", "傻x", "煞笔",
@@ -232,6 +234,7 @@ CAPS_ALLOWED: frozenset[str] = frozenset(
     }
 )
 """Capitalised words that are names or acronyms, not shouting."""
+# fmt: on
 
 LAUGH_CHARS: frozenset[str] = frozenset("哈嘻嘿呵嘛6wxi.。…-_=~*")
 """Characters whose long runs are laughter, masks or layout, not anger."""
@@ -243,6 +246,7 @@ NEGATION_ZH: Final = re.compile(
 """A negation (and up to two filler characters) right before a Chinese signal word: 不生气, 我不是要投诉."""
 A_NOT_A: Final = re.compile(r"(\w)[不没]\1(?:要|想|会|去|给)?$")
 """A-not-A questions (是不是, 有没有, 讲不讲) ask; they do not negate."""
+# fmt: off
 NEGATORS_EN: Final = frozenset(
     {"not", "never", "no", "don't", "dont", "didn't", "didnt", "won't", "wont", "isn't", "isnt", "aren't",
      "arent", "wasn't", "wasnt", "doesn't", "doesnt", "nothing", "without", "nor", "neither"}
@@ -253,6 +257,7 @@ CONNECTORS_EN: Final = frozenset(
      "that", "now"}
 )
 """Clause connectors: a negation before them belongs to another clause (not arrived, so I'll complain)."""
+# fmt: on
 
 
 class Matcher:
@@ -278,7 +283,8 @@ class Matcher:
     @classmethod
     def literals(cls, phrases: Iterable[str]) -> Matcher:
         """Matcher for literal phrases; those starting with a Latin letter or digit match whole words."""
-        zh, en = [], []
+        zh: list[str] = []
+        en: list[str] = []
         for phrase in sorted(phrases, key=len, reverse=True):
             part = re.escape(phrase)
             if phrase[-1].isascii() and phrase[-1].isalnum():

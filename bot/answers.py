@@ -139,7 +139,7 @@ def _split(norm: str) -> list[tuple[str, bool]]:
         clause = norm[start:end].strip()
         start = match.end() if match else len(norm)
         if clause:
-            out.append((clause, bool(match) and match.group(0)[:1] in "?？"))
+            out.append((clause, match is not None and match.group(0)[:1] in "?？"))
     return out
 
 
@@ -201,6 +201,8 @@ class _Topic:
         return _Topic(*(a + b for a, b in zip(self.__dict__.values(), other.__dict__.values(), strict=True)))
 
 
+# Phrase tables laid out by hand, several entries a line.
+# fmt: off
 _TOPICS = {
     KEPT: _Topic(
         yes_verbs=_zh("保留 保存 留着 留了 留下 留起来 留 存着 存 收着 收起来", "放着 搁着 攒着 还在 都在 在"),
@@ -264,6 +266,7 @@ _GENERIC_NO = (
           "absolutely not", "of course not", "certainly not", "definitely not")),
     r"\bi (?:don'?t|do not|haven'?t|have not|didn'?t|did not)\b(?!\s+\w)",
 )
+# fmt: on
 
 
 def _yes_no_pattern(topic: _Topic) -> re.Pattern[str]:
@@ -349,8 +352,9 @@ _NEG_CHOICE = (
 )
 
 
-def _choice_pattern(options: dict[str, tuple[str, ...]], explicit: dict[str, tuple[str, ...]],
-                    ruled_out: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+def _choice_pattern(
+    options: dict[str, tuple[str, ...]], explicit: dict[str, tuple[str, ...]], ruled_out: dict[str, tuple[str, ...]]
+) -> re.Pattern[str]:
     """A scanner for options: explicit phrases first, then "not X" (ruled out), then X."""
     groups: list[str] = []
     for index, option in enumerate(options):
@@ -370,7 +374,9 @@ def _scan(pattern: re.Pattern[str], names: Sequence[str], clause: str) -> tuple[
     named: list[str] = []
     out: set[str] = set()
     for match in pattern.finditer(clause):
-        kind, index = match.lastgroup[0], int(match.lastgroup[1:])  # type: ignore[index]
+        group = match.lastgroup
+        assert group is not None, "every alternative of the pattern is a named group"
+        kind, index = group[0], int(group[1:])
         if kind in "xp":
             named.append(names[index])
         else:
@@ -393,6 +399,8 @@ def _numbered(norm: str) -> int | None:
 
 
 # What is damaged
+# Phrase tables laid out by hand, several entries a line.
+# fmt: off
 _OUTER = (
     *_zh("外包装 包装 外箱 纸箱 箱子 盒子 外盒 快递袋 袋子 外面 外壳 面单", "填充物 泡沫 气泡膜 箱"),
     *_en(("packag\\w*", "box(?:es)?", "carton", "outside", "outer", "wrapping", "wrapper", "envelope", "mailer",
@@ -404,6 +412,7 @@ _CONTENTS = (
     *_en(("contents?", "items?", "goods", "products?", "inside", "stuff", "cups?", "mugs?", "glass(?:es)?",
           "screen", "phone", "laptop", "plates?", "bottles?", "vase", "bowls?", "the thing")),
 )
+# fmt: on
 _BOTH_EXPLICIT = re.compile(r"都有|两个都|两者都|两样都|里外都|内外都|里里外外|\bboth\b|\beverything\b")
 _ALL = re.compile(r"都|全部|全都|(?<!at )\ball\b")
 _WEAK_CONTENTS = re.compile(r"碎|裂开|漏了|shattered|smashed|leak")
@@ -468,6 +477,8 @@ def read_part(text: str | None) -> str | None:
 
 
 # What to do with a late parcel
+# Phrase tables laid out by hand, several entries a line.
+# fmt: off
 _DELAY_PHRASES = {
     "priority": (
         *_zh("加急 加快 快点 快一点 快些 尽快 尽早 赶紧 赶快 抓紧 催一下 催一催 帮我催 催催 催件 优先",
@@ -509,6 +520,7 @@ _DELAY_RULED_OUT = {
     ),
 }
 """Phrases that rule an option out."""
+# fmt: on
 _DELAY_SCAN = _choice_pattern({o: _DELAY_PHRASES[o] for o in DELAY_OPTIONS}, _DELAY_EXPLICIT, _DELAY_RULED_OUT)
 
 

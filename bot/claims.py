@@ -36,6 +36,7 @@ CLAIMABLE = frozenset({Status.DELIVERED, Status.DAMAGED})
 """Statuses a damage claim can be filed for: the parcel reached the customer (or the
 courier recorded the damage)."""
 
+
 def is_stop(text: str | None) -> bool:
     """Whether the customer wants to stop the claim ("算了", "stop", "取消")."""
     return answers.is_stop(text)
@@ -142,6 +143,7 @@ class ParcelFacts:
 
     def to_slot(self) -> dict[str, Any]:
         """A JSON-safe dict for the tracker (amounts as strings, never floats)."""
+
         def amount(value: Decimal | None) -> str | None:
             return None if value is None else str(value)
 
@@ -256,12 +258,12 @@ _INELIGIBLE = {
     "lost": (
         "包裹 {waybill} 记录为丢失，这属于丢件理赔，不是破损。请回复“包裹丢了”，我为您登记丢件工单。",
         "Parcel {waybill} is recorded as lost: that is a missing-parcel case, not damage. "
-        "Say \"my parcel is lost\" and I'll open a missing-parcel ticket.",
+        'Say "my parcel is lost" and I\'ll open a missing-parcel ticket.',
     ),
     "returned": (
         "包裹 {waybill} 已退回寄件人，破损理赔需由寄件人发起。如需帮助请回复“转人工”。",
         "Parcel {waybill} was returned to the sender, who has to file any damage claim. "
-        "Say \"human agent\" if you need help.",
+        'Say "human agent" if you need help.',
     ),
 }
 
@@ -331,8 +333,11 @@ def offer_text(offer: Offer, lang: str) -> str:
             "The damage is minor, so under our policy we will send a replacement free of charge.",
         ),
     }
-    question = ("Do you accept this? (yes / no — if not, a claims specialist will review your case)"
-                if lang == "en" else "您是否接受这个方案？（是 / 否，不接受的话由理赔专员为您复核）")
+    question = (
+        "Do you accept this? (yes / no — if not, a claims specialist will review your case)"
+        if lang == "en"
+        else "您是否接受这个方案？（是 / 否，不接受的话由理赔专员为您复核）"
+    )
     return in_language(texts[offer.kind], lang) + "\n" + question
 
 
@@ -352,10 +357,14 @@ def outcome_text(ticket: Ticket, offer: Offer, lang: str) -> str:
     if offer.kind == "human_review":
         reason = in_language(_REVIEW_REASONS.get(offer.reason_code, ("需要人工审核", "it needs a person")), lang)
         if lang == "en":
-            return (f"I've opened claim {ticket.id}. Because {reason}, a claims specialist will review it and "
-                    f"contact you by {respond}; it will be settled by {by}. Your photos are attached to the claim.")
-        return (f"已为您登记理赔工单 {ticket.id}。由于{reason}，理赔专员会在 {respond} 前联系您，"
-                f"并在 {by} 前处理完毕。您的照片已附在工单中。")
+            return (
+                f"I've opened claim {ticket.id}. Because {reason}, a claims specialist will review it and "
+                f"contact you by {respond}; it will be settled by {by}. Your photos are attached to the claim."
+            )
+        return (
+            f"已为您登记理赔工单 {ticket.id}。由于{reason}，理赔专员会在 {respond} 前联系您，"
+            f"并在 {by} 前处理完毕。您的照片已附在工单中。"
+        )
     if offer.kind == "reship":
         if lang == "en":
             return f"Done: claim {ticket.id} is registered and the free replacement will be arranged by {by}."
@@ -397,7 +406,9 @@ _QUESTIONS = {
                        "specialist review it."),
 }  # fmt: skip
 """What a re-asked question says is still needed, and how to answer it."""
-_BUTTONS = {
+_Buttons = tuple[tuple[str, str], ...]
+"""Quick replies as ``(title, payload)`` pairs."""
+_BUTTONS: dict[str, tuple[_Buttons, _Buttons]] = {
     "part": ((("1 外包装", "外包装"), ("2 内件物品", "内件物品"), ("3 都有破损", "都有破损")),
              (("1 Packaging", "packaging"), ("2 Contents", "contents"), ("3 Both", "both"))),
     "packaging_kept": ((("留着", "留着"), ("扔了", "扔了")),
@@ -424,13 +435,16 @@ def understood(draft: ClaimDraft, lang: str) -> str:
         items.append(f"{part} damaged" if en else f"{part}破损")
     if draft.description:
         short = draft.description if len(draft.description) <= 20 else draft.description[:20] + "…"
-        items.append(f"\"{short}\"" if en else f"“{short}”")
+        items.append(f'"{short}"' if en else f"“{short}”")
     photos = len(draft.photos_outer) + len(draft.photos_contents)
     if photos:
         items.append(f"{photos} photo(s)" if en else f"照片 {photos} 张")
     if draft.extent:
-        items.append(_extent_text(draft.extent, lang) if draft.extent != "unknown" else
-                     ("extent not known" if en else "损坏程度待核定"))
+        items.append(
+            _extent_text(draft.extent, lang)
+            if draft.extent != "unknown"
+            else ("extent not known" if en else "损坏程度待核定")
+        )
     if draft.value is not None:
         items.append(f"value ¥{_yuan(draft.value)}" if en else f"价值 {_yuan(draft.value)} 元")
     if draft.packaging_kept is not None:
@@ -448,8 +462,9 @@ def _offer_words(offer: Offer | None, lang: str) -> str:
     return f"¥{amount} in compensation" if lang == "en" else f"赔付 {amount} 元的方案"
 
 
-def reask_text(draft: ClaimDraft | None, question: str, lang: str, *, last: bool = False,
-               offer: Offer | None = None) -> str:
+def reask_text(
+    draft: ClaimDraft | None, question: str, lang: str, *, last: bool = False, offer: Offer | None = None
+) -> str:
     """A question asked again: what was understood so far, what is still missing, how to answer.
 
     Args:
@@ -469,7 +484,7 @@ def reask_text(draft: ClaimDraft | None, question: str, lang: str, *, last: bool
         text = "Sorry, I couldn't read an answer in that. "
         text += f"So far I have: {known}. " if known else ""
         text += f"Still needed: {asked}"
-        return text + (" You can also say \"human agent\" and a person will help." if last else "")
+        return text + (' You can also say "human agent" and a person will help.' if last else "")
     text = "抱歉，我没能从您的回复里读出答案。"
     text += f"我记下了：{known}。" if known else ""
     text += f"还需要{asked}"
@@ -481,7 +496,7 @@ def reask_buttons(question: str, lang: str) -> list[dict[str, str]]:
     pairs = _BUTTONS.get(question)
     if pairs is None:
         return []
-    return [{"title": title, "payload": payload} for title, payload in in_language(pairs, lang)]  # type: ignore[arg-type]
+    return [{"title": title, "payload": payload} for title, payload in in_language(pairs, lang)]
 
 
 def gave_up_text(draft: ClaimDraft | None, lang: str) -> str:
@@ -489,9 +504,13 @@ def gave_up_text(draft: ClaimDraft | None, lang: str) -> str:
     known = understood(draft, lang) if draft is not None else ""
     if lang == "en":
         kept = f" So far I have: {known}." if known else ""
-        return ("Sorry, I still couldn't read your answer, so I've paused the claim and kept everything you told "
-                f"me.{kept} Say \"continue my claim\" any time to go on, or \"human agent\" and a person will help "
-                "you finish it.")
+        return (
+            "Sorry, I still couldn't read your answer, so I've paused the claim and kept everything you told "
+            f'me.{kept} Say "continue my claim" any time to go on, or "human agent" and a person will help '
+            "you finish it."
+        )
     kept = f"我已记下：{known}。" if known else ""
-    return (f"抱歉，我还是没能读懂您的回答，理赔先暂停一下，您提供的信息都保留着。{kept}"
-            "随时回复“继续理赔”接着办理，或回复“转人工”，由人工客服帮您完成。")
+    return (
+        f"抱歉，我还是没能读懂您的回答，理赔先暂停一下，您提供的信息都保留着。{kept}"
+        "随时回复“继续理赔”接着办理，或回复“转人工”，由人工客服帮您完成。"
+    )

@@ -54,13 +54,14 @@ def _key(text: str) -> str:
     return _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", text or "").lower()).strip()
 
 
-_PHRASES = {
-    _key(phrase): option
-    for option in OPTIONS
-    for phrase in (*_SYNONYMS[option], *_TITLES[option])
-}
-_PHRASES.update({_key(f"{number} {in_language(_TITLES[o], lang)}"): o
-                 for number, o in enumerate(OPTIONS, 1) for lang in ("zh", "en")})
+_PHRASES = {_key(phrase): option for option in OPTIONS for phrase in (*_SYNONYMS[option], *_TITLES[option])}
+_PHRASES.update(
+    {
+        _key(f"{number} {in_language(_TITLES[o], lang)}"): o
+        for number, o in enumerate(OPTIONS, 1)
+        for lang in ("zh", "en")
+    }
+)
 
 
 def parse_option(text: str) -> str | None:
@@ -152,10 +153,14 @@ def stale_line(shipment: Shipment, now: datetime, policy: Policy, lang: str) -> 
     quiet = format_duration(now - latest.time, lang) if latest is not None else ""
     limit = format_duration(policy.delay.held_threshold, lang)
     if lang == "en":
-        return (f"Even though the promised time has not passed, the parcel has had no scan for {quiet}, longer "
-                f"than our {limit} standard. I'm sorry: we treat it as delayed.")
-    return (f"虽然还在承诺时效内，但包裹已有 {quiet} 没有新的物流记录，超过了我们 {limit} 的标准，"
-            "非常抱歉，我们按延误为您处理。")
+        return (
+            f"Even though the promised time has not passed, the parcel has had no scan for {quiet}, longer "
+            f"than our {limit} standard. I'm sorry: we treat it as delayed."
+        )
+    return (
+        f"虽然还在承诺时效内，但包裹已有 {quiet} 没有新的物流记录，超过了我们 {limit} 的标准，"
+        "非常抱歉，我们按延误为您处理。"
+    )
 
 
 _MOVING_EARLY = frozenset({Status.PICKED_UP, Status.IN_TRANSIT, Status.AT_SORTING_CENTRE})
@@ -220,30 +225,36 @@ _CONFIRM = {
 
 def confirmation(option: str, waybill: str, ticket_id: str, by: datetime, lang: str) -> str:
     """What happens after the choice, and by when."""
-    return in_language(_CONFIRM[option], lang).format(
-        waybill=waybill, ticket=ticket_id, by=format_time(by, lang)
-    )
+    return in_language(_CONFIRM[option], lang).format(waybill=waybill, ticket=ticket_id, by=format_time(by, lang))
 
 
 def ask_again(options: Sequence[str], waybill: str, ticket_id: str, lang: str, *, last: bool = False) -> str:
     """The choice asked again: what is known (parcel, ticket), what is missing, how to answer."""
     listed = (" / " if lang == "en" else "、").join(f"{n} {title(o, lang)}" for n, o in enumerate(options, 1))
     if lang == "en":
-        text = (f"Sorry, I couldn't tell which option you meant. So far: parcel {waybill} is late and ticket "
-                f"{ticket_id} is open. Still needed: what you'd like us to do — {listed} (the number is enough).")
-        return text + (" You can also say \"human agent\"." if last else "")
-    text = (f"抱歉，没能看出您选的是哪一项。我记下了：包裹 {waybill} 延误，工单 {ticket_id} 已登记。"
-            f"还需要确认：您希望怎么处理？可以选择 {listed}（回复序号也可以）。")
+        text = (
+            f"Sorry, I couldn't tell which option you meant. So far: parcel {waybill} is late and ticket "
+            f"{ticket_id} is open. Still needed: what you'd like us to do — {listed} (the number is enough)."
+        )
+        return text + (' You can also say "human agent".' if last else "")
+    text = (
+        f"抱歉，没能看出您选的是哪一项。我记下了：包裹 {waybill} 延误，工单 {ticket_id} 已登记。"
+        f"还需要确认：您希望怎么处理？可以选择 {listed}（回复序号也可以）。"
+    )
     return text + ("也可以回复“转人工”。" if last else "")
 
 
 def gave_up(waybill: str, ticket_id: str, lang: str) -> str:
     """After three unreadable replies: the ticket stays open as it is, and a person is offered."""
     if lang == "en":
-        return (f"Sorry, I still couldn't tell which option you meant. We'll keep following parcel {waybill} "
-                f"under ticket {ticket_id}; say \"human agent\" if you'd like a person to arrange something else.")
-    return (f"抱歉，还是没能看出您选的是哪一项。我们会继续跟进包裹 {waybill}（工单 {ticket_id}），"
-            "如需其他处理方式，请回复“转人工”。")
+        return (
+            f"Sorry, I still couldn't tell which option you meant. We'll keep following parcel {waybill} "
+            f'under ticket {ticket_id}; say "human agent" if you\'d like a person to arrange something else.'
+        )
+    return (
+        f"抱歉，还是没能看出您选的是哪一项。我们会继续跟进包裹 {waybill}（工单 {ticket_id}），"
+        "如需其他处理方式，请回复“转人工”。"
+    )
 
 
 def not_offered(options: Sequence[str], lang: str) -> str:

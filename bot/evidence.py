@@ -93,7 +93,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "这张照片我们没有保存：照片只在登记理赔时收取。如果包裹有破损需要理赔，请回复“我要理赔”，"
         "我会引导您登记，并在需要时请您发送照片。",
         "We have not kept this photo: photos are only taken during a damage claim. If your parcel is "
-        "damaged, say \"file a damage claim\" and I will ask for the photos when they are needed.",
+        'damaged, say "file a damage claim" and I will ask for the photos when they are needed.',
     ),
     "slow_down": (
         "照片发送得太频繁了，这次的照片没有收下，请过几分钟再发送。",

@@ -261,9 +261,9 @@ def loop_trigger(signals: Signals, policy: Policy) -> Trigger | None:
     if misses >= rules.fallbacks_in_a_row:
         found = Trigger("fallbacks", levels["fallbacks"], f"{misses} in a row")
     else:
-        detail = _stuck(stretch, signals.form_asks, rules.same_question_times)
-        if detail:
-            found = Trigger("stuck", levels["stuck"], detail)
+        stuck = _stuck(stretch, signals.form_asks, rules.same_question_times)
+        if stuck:
+            found = Trigger("stuck", levels["stuck"], stuck)
     if found is None or signals.offered_before:
         return found
     return replace(found, offer=True)
@@ -348,10 +348,14 @@ def customer_notice(ticket_id: str, wait: timedelta, opening: datetime, now: dat
             minutes = max(1, int(wait.total_seconds() // 60))
             span = f"{minutes} minutes" if lang == "en" else f"{minutes} 分钟"
         if lang == "en":
-            return (f"I'm passing you to a colleague now, with everything we've discussed, so you won't need to "
-                    f"repeat yourself. Expected wait: about {span}. Your ticket is {ticket_id}.")
-        return (f"正在为您转接人工客服，我们的对话记录会一并转给同事，您不用重复说明。"
-                f"预计等待约 {span}，工单号 {ticket_id}。")
+            return (
+                f"I'm passing you to a colleague now, with everything we've discussed, so you won't need to "
+                f"repeat yourself. Expected wait: about {span}. Your ticket is {ticket_id}."
+            )
+        return (
+            f"正在为您转接人工客服，我们的对话记录会一并转给同事，您不用重复说明。"
+            f"预计等待约 {span}，工单号 {ticket_id}。"
+        )
     when = format_time(opening, lang)
     return in_language(
         (

@@ -85,9 +85,7 @@ def _check_limits(max_waiting: int | None, waiting_expiry: timedelta | None) -> 
         not isinstance(max_waiting, int) or isinstance(max_waiting, bool) or max_waiting < 1
     ):
         raise ValueError(f"max_waiting must be a positive whole number or None, got {max_waiting!r}")
-    if waiting_expiry is not None and (
-        not isinstance(waiting_expiry, timedelta) or waiting_expiry <= timedelta(0)
-    ):
+    if waiting_expiry is not None and (not isinstance(waiting_expiry, timedelta) or waiting_expiry <= timedelta(0)):
         raise ValueError(f"waiting_expiry must be a positive timedelta or None, got {waiting_expiry!r}")
 
 

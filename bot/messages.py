@@ -8,10 +8,12 @@ replies that depend on shipment data. Every function takes ``lang`` (``"zh"`` or
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, TypeVar
 
 from bot.tracking.models import HoldReason, Shipment, Status
 from bot.waybill import CARRIERS
+
+_T = TypeVar("_T")
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 """Times are shown in China Standard Time, as customers and carriers use it."""
@@ -94,7 +96,7 @@ _HOLD_NEXT = {
 }
 
 
-def in_language(pair: tuple[str, str], lang: str) -> str:
+def in_language(pair: tuple[_T, _T], lang: str) -> _T:
     """Pick the text for ``lang`` from a ``(Chinese, English)`` pair."""
     return pair[1] if lang == "en" else pair[0]
 
@@ -187,11 +189,7 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime, *, owner: bo
     en = lang == "en"
     status = in_language(_STATUS[shipment.status], lang)
     carrier = carrier_name(shipment.carrier, lang)
-    head = (
-        f"{carrier} {shipment.waybill}: {status}."
-        if en
-        else f"{carrier} {shipment.waybill}：{status}。"
-    )
+    head = f"{carrier} {shipment.waybill}: {status}." if en else f"{carrier} {shipment.waybill}：{status}。"
     lines = [head]
     route = _route(shipment, lang)
     if route:
@@ -201,8 +199,11 @@ def describe_shipment(shipment: Shipment, lang: str, now: datetime, *, owner: bo
     if latest is not None and private:
         when = format_time(latest.time, lang)
         place = f", {latest.location}" if latest.location else ""
-        lines.append(f"Latest scan: {when}{place} — delivered." if en
-                     else f"最新动态：{when}" + (f"【{latest.location}】" if latest.location else "") + "已签收。")
+        lines.append(
+            f"Latest scan: {when}{place} — delivered."
+            if en
+            else f"最新动态：{when}" + (f"【{latest.location}】" if latest.location else "") + "已签收。"
+        )
     elif latest is not None:
         when = format_time(latest.time, lang)
         if en:
@@ -232,11 +233,7 @@ def _late_line(shipment: Shipment, lang: str, now: datetime) -> str | None:
     if delay is None:
         if shipment.status is Status.DELIVERED:
             return "Delivered on time." if lang == "en" else "按承诺时效送达。"
-        return (
-            f"Promised by {promised}: on schedule."
-            if lang == "en"
-            else f"承诺送达时间 {promised}，目前在时效内。"
-        )
+        return f"Promised by {promised}: on schedule." if lang == "en" else f"承诺送达时间 {promised}，目前在时效内。"
     late = format_duration(delay, lang)
     if lang == "en":
         return f"Promised by {promised}: it is {late} late. We are sorry for the delay."
@@ -277,7 +274,7 @@ def _detail_delivered(shipment: Shipment, lang: str, now: datetime) -> list[str]
 def _not_received_hint(lang: str) -> str:
     return (
         "Not received it? Check with family, the front desk or the parcel locker first; "
-        "if it is still missing, tell me \"I didn't receive it\" and we will investigate with the courier."
+        'if it is still missing, tell me "I didn\'t receive it" and we will investigate with the courier.'
         if lang == "en"
         else "如果您没有收到：请先问问家人、前台/门卫或查看快递柜、驿站；"
         "仍然找不到请回复“签收了但没收到”，我们会联系派件员核实处理。"
@@ -317,7 +314,7 @@ def _detail_exception(shipment: Shipment, lang: str, now: datetime) -> list[str]
     if lang == "en":
         lines.append(
             "We are very sorry. You are entitled to compensation under our claim policy; "
-            "say \"human agent\" and a colleague will register the claim with you."
+            'say "human agent" and a colleague will register the claim with you.'
         )
     else:
         lines.append("非常抱歉给您带来损失。您可以按理赔政策申请赔偿，回复“转人工”由客服为您登记理赔。")
@@ -358,14 +355,13 @@ def not_found(raw: str, lang: str, suggestion: str | None = None) -> str:
             return text + f" Did you mean {suggestion}? Reply with that number to check it."
         return text + (
             " Please check the number on your receipt or order page (new parcels can take a few "
-            "hours to appear). You can also say \"no tracking number\" to search by phone number."
+            'hours to appear). You can also say "no tracking number" to search by phone number.'
         )
     text = f"没有查到单号 {raw} 的记录。"
     if suggestion:
         return text + f"您是不是要查 {suggestion}？回复这个单号即可查询。"
     return text + (
-        "请核对面单或订单页上的单号（刚寄出的包裹可能要几个小时后才有记录），"
-        "也可以回复“没有单号”用手机号查询。"
+        "请核对面单或订单页上的单号（刚寄出的包裹可能要几个小时后才有记录），也可以回复“没有单号”用手机号查询。"
     )
 
 
@@ -374,7 +370,7 @@ def provider_down(lang: str) -> str:
     if lang == "en":
         return (
             "Sorry, our tracking system is not answering right now. Please try again in a few "
-            "minutes, or say \"human agent\" and a colleague will check it for you."
+            'minutes, or say "human agent" and a colleague will check it for you.'
         )
     return "抱歉，物流查询系统暂时无法响应。请几分钟后再试，或回复“转人工”由客服为您查询。"
 

@@ -36,16 +36,28 @@ def delay_offer_line(offer: Offer, lang: str) -> str:
     amount = f"{offer.amount:.2f}"
     en = lang == "en"
     if offer.kind == "coupon":
-        return (f"For the delay we are giving you a freight coupon worth ¥{amount}." if en
-                else f"按我们的时效承诺，为您补偿运费券 {amount} 元。")
+        return (
+            f"For the delay we are giving you a freight coupon worth ¥{amount}."
+            if en
+            else f"按我们的时效承诺，为您补偿运费券 {amount} 元。"
+        )
     if offer.kind == "refund":
-        return (f"For the delay we will refund ¥{amount} of the freight." if en
-                else f"按我们的时效承诺，将为您退还运费 {amount} 元。")
+        return (
+            f"For the delay we will refund ¥{amount} of the freight."
+            if en
+            else f"按我们的时效承诺，将为您退还运费 {amount} 元。"
+        )
     if offer.kind == "compensate":
-        return (f"Under your service agreement we will pay ¥{amount} in compensation." if en
-                else f"按服务协议，将为您赔付 {amount} 元。")
-    return ("This case is above what I may settle myself; a claims specialist will review it." if en
-            else "这一情况超出了我可以自动处理的范围，将由理赔专员为您审核。")
+        return (
+            f"Under your service agreement we will pay ¥{amount} in compensation."
+            if en
+            else f"按服务协议，将为您赔付 {amount} 元。"
+        )
+    return (
+        "This case is above what I may settle myself; a claims specialist will review it."
+        if en
+        else "这一情况超出了我可以自动处理的范围，将由理赔专员为您审核。"
+    )
 
 
 def ticket_opened(ticket: Ticket, lang: str) -> str:
@@ -60,8 +72,10 @@ def missing_ticket_opened(ticket: Ticket, lang: str) -> str:
     """The missing-parcel ticket: we check with the courier and answer by the deadline."""
     by = format_time(ticket.resolve_by, lang)
     if lang == "en":
-        return (f"I've opened ticket {ticket.id} for the missing parcel. We will check the delivery "
-                f"with the courier and get back to you by {by}.")
+        return (
+            f"I've opened ticket {ticket.id} for the missing parcel. We will check the delivery "
+            f"with the courier and get back to you by {by}."
+        )
     return f"已为您登记丢件/未收到工单 {ticket.id}，我们会联系派件员核实，并在 {by} 前给您答复。"
 
 

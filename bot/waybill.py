@@ -77,9 +77,7 @@ MAX_LENGTH = max(fmt.max_len for fmt in _FORMATS)
 """Longest waybill number of any layout, after normalisation."""
 
 _BUCKETS: dict[tuple[int, str], tuple[NumberFormat, ...]] = {
-    (length, first): tuple(
-        fmt for fmt in _FORMATS if fmt.min_len <= length <= fmt.max_len and first in fmt.first
-    )
+    (length, first): tuple(fmt for fmt in _FORMATS if fmt.min_len <= length <= fmt.max_len and first in fmt.first)
     for length in range(MIN_LENGTH, MAX_LENGTH + 1)
     for first in DIGITS + LETTERS
 }
@@ -90,9 +88,9 @@ _STARTS = frozenset(key for key, formats in _BUCKETS.items() if formats) | {
 }
 """(length, first character) pairs some layout may match, O/I/L read as digits included."""
 
-_STRICT_STARTS = frozenset(
-    key for key, formats in _BUCKETS.items() if any(not fmt.loose for fmt in formats)
-) | {(length, letter) for length in range(MIN_LENGTH, MAX_LENGTH + 1) for letter in "OIL"}
+_STRICT_STARTS = frozenset(key for key, formats in _BUCKETS.items() if any(not fmt.loose for fmt in formats)) | {
+    (length, letter) for length in range(MIN_LENGTH, MAX_LENGTH + 1) for letter in "OIL"
+}
 """The same pairs, for layouts other than the loose ones."""
 
 _PHONE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}|[48]00[0-9]{7}")
@@ -385,9 +383,7 @@ def _joined(tokens: list[_Token], first: int, last: int) -> str:
     return "".join(token[2] for token in tokens[first : last + 1])
 
 
-def _longest(
-    tokens: list[_Token], first: int
-) -> tuple[int, str, tuple[NumberFormat, ...]] | None:
+def _longest(tokens: list[_Token], first: int) -> tuple[int, str, tuple[NumberFormat, ...]] | None:
     """Longest group of pieces starting at ``first`` that is a waybill number.
 
     Returns:
@@ -418,10 +414,14 @@ def _longest(
         if _left_off_after(tokens, last) > _MAX_LEFT_OFF:
             continue  # the number would end inside a dash-joined group of digits
         candidate = text[:size]
-        if count > 1 and candidate.isdigit() and (
-            _holds_phone(candidate, ends[:count])
-            or _typed_as_landline(tokens, first, last)
-            or _holds_domestic(tokens, first, last)
+        if (
+            count > 1
+            and candidate.isdigit()
+            and (
+                _holds_phone(candidate, ends[:count])
+                or _typed_as_landline(tokens, first, last)
+                or _holds_domestic(tokens, first, last)
+            )
         ):
             continue
         number, formats = _analyse(candidate)
@@ -474,13 +474,7 @@ def _typed_as_landline(tokens: list[_Token], first: int, last: int) -> bool:
     """
     area = tokens[first][2]
     rest = _joined(tokens, first + 1, last)
-    return (
-        last - first <= 2
-        and 3 <= len(area) <= 4
-        and area[0] == "0"
-        and area[1] != "0"
-        and 7 <= len(rest) <= 8
-    )
+    return last - first <= 2 and 3 <= len(area) <= 4 and area[0] == "0" and area[1] != "0" and 7 <= len(rest) <= 8
 
 
 def _holds_domestic(tokens: list[_Token], first: int, last: int) -> bool:

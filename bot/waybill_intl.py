@@ -147,9 +147,7 @@ def s10_check(sequence: str, check_digit: str) -> bool:
     return str(check) == check_digit
 
 
-def sum_product_mod(
-    sequence: str, check_digit: str, weights: Sequence[int], modulo1: int, modulo2: int
-) -> bool:
+def sum_product_mod(sequence: str, check_digit: str, weights: Sequence[int], modulo1: int, modulo2: int) -> bool:
     """Weighted sum reduced by two moduli, as FedEx Express uses (mod 11 then mod 10).
 
     Args:
@@ -169,9 +167,7 @@ def sum_product_mod(
 # --- validators built from the specification parameters ----------------------------
 
 
-def _mod10_rule(
-    evens: int, odds: int, *, reverse: bool = False, prepend_91: bool = False
-) -> Validator:
+def _mod10_rule(evens: int, odds: int, *, reverse: bool = False, prepend_91: bool = False) -> Validator:
     """Build the validator of a mod-10 layout (``prepend_91``: USPS Legacy serial rule)."""
 
     def validate(match: re.Match[str]) -> bool:
@@ -272,9 +268,7 @@ def make_format(
     Returns:
         The format.
     """
-    return NumberFormat(
-        name, carrier, re.compile(pattern), lengths[0], lengths[1], first, fixes, validate, loose
-    )
+    return NumberFormat(name, carrier, re.compile(pattern), lengths[0], lengths[1], first, fixes, validate, loose)
 
 
 _USPS_N = (

@@ -36,9 +36,7 @@ def normalise_token(text: str) -> str:
     return zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower()
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class TokenNormaliser(StatelessComponent):
     """Sets normalised lemmas on tokens; must come after the tokenizer and the waybill extractor."""
 
@@ -60,11 +58,7 @@ class TokenNormaliser(StatelessComponent):
             tokens = message.get(TOKENS_NAMES[TEXT])
             if not tokens:
                 continue
-            spans = [
-                (e["start"], e["end"])
-                for e in message.get(ENTITIES) or []
-                if e.get("entity") == "waybill"
-            ]
+            spans = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if e.get("entity") == "waybill"]
             message.set(TOKENS_NAMES[TEXT], _merge_waybills(message.get(TEXT), tokens, spans))
         return messages
 
@@ -87,7 +81,7 @@ def _merge_waybills(text: str, tokens: List[Token], spans: List[Tuple[int, int]]
         if span == merged_span and result:
             head = result[-1]
             head.end = max(head.end, token.end)
-            head.text = text[head.start:head.end] if text else head.text + token.text
+            head.text = text[head.start : head.end] if text else head.text + token.text
             continue
         token.lemma = WAYBILL_TOKEN
         result.append(token)

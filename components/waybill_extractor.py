@@ -22,9 +22,7 @@ from components.stateless import StatelessComponent
 ENTITY = "waybill"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class WaybillEntityExtractor(StatelessComponent, EntityExtractorMixin):
     """Adds a ``waybill`` entity for every waybill number in a message."""
 
@@ -57,8 +55,6 @@ class WaybillEntityExtractor(StatelessComponent, EntityExtractorMixin):
                 for match in find_waybills(text)
             ]
             if found:
-                others = [
-                    e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY
-                ]
+                others = [e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY]
                 message.set(ENTITIES, others + found, add_to_output=True)
         return messages

@@ -38,8 +38,7 @@ from connectors.senders import deliver
 logger = logging.getLogger(__name__)
 
 EXPIRED_ZH = (
-    "抱歉，刚才没有客服能及时接入您的对话。{ticket}"
-    "现在由我（智能客服）继续为您服务：可以查快递、问理赔或工单进度。"
+    "抱歉，刚才没有客服能及时接入您的对话。{ticket}现在由我（智能客服）继续为您服务：可以查快递、问理赔或工单进度。"
 )
 EXPIRED_EN = (
     "Sorry, no agent could take your chat in time. {ticket}"
@@ -100,9 +99,7 @@ async def resume_refused(agent: Any, entry: QueueEntry) -> bool:
     return await _resume(agent, entry, busy_notice)
 
 
-async def _resume(
-    agent: Any, entry: QueueEntry, notice: Callable[[str, str | None], str] = expired_notice
-) -> bool:
+async def _resume(agent: Any, entry: QueueEntry, notice: Callable[[str, str | None], str] = expired_notice) -> bool:
     """Resume one paused conversation and tell the customer; False if it was no longer paused."""
     cid = entry.conversation_id
     async with agent.lock_store.lock(cid):

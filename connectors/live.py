@@ -54,7 +54,7 @@ class Hub:
         subscription: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_BUFFER)
         self._subscribers.add(subscription)
         if self._url and (self._relay is None or self._relay.done()):
-            self._relay = asyncio.get_running_loop().create_task(self._relay_from_redis())
+            self._relay = asyncio.get_running_loop().create_task(self._relay_from_redis(self._url))
         return subscription
 
     def unsubscribe(self, subscription: asyncio.Queue[dict[str, Any]]) -> None:
@@ -77,9 +77,9 @@ class Hub:
                 subscription.get_nowait()  # a stalled page loses its oldest event, never blocks the others
             subscription.put_nowait(event)
 
-    async def _relay_from_redis(self) -> None:
-        """Relay the Redis channel to this replica's pages while any page is open."""
-        client = aioredis.Redis.from_url(self._url)
+    async def _relay_from_redis(self, url: str) -> None:
+        """Relay the Redis channel at ``url`` to this replica's pages while any page is open."""
+        client = aioredis.Redis.from_url(url)
         pubsub = client.pubsub()
         try:
             await pubsub.subscribe(self._channel)

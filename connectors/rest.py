@@ -87,7 +87,7 @@ EMPTY_REPLY = (
 )
 FAILURE_REPLY = (
     "抱歉，系统刚才出了点问题，请稍后再发一次，或回复“转人工”。\n"
-    "Sorry, something went wrong on our side. Please send that again in a moment, or say \"human agent\"."
+    'Sorry, something went wrong on our side. Please send that again in a moment, or say "human agent".'
 )
 
 
@@ -272,9 +272,7 @@ class CustomerRestInput(InputChannel):
         checks = [("rest_per_credential", credential)] if credential else [("rest_per_address", address)]
         return credential, await rate_limited(checks)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: ``GET /`` health check, ``GET /poll`` for agent messages and ``POST /webhook`` for messages."""
         hook = LimitedBlueprint(f"customer_rest_{id(self)}", __name__)
 

@@ -42,8 +42,7 @@ RESERVED_PREFIXES = tuple(CHANNEL_PREFIXES.values())
 """Sender-id prefixes no channel other than their owner may use."""
 
 TOO_FAST_REPLY = (
-    "您发消息太快了，请等 {seconds} 秒后再发。\n"
-    "You are sending messages too fast, please wait {seconds} seconds."
+    "您发消息太快了，请等 {seconds} 秒后再发。\nYou are sending messages too fast, please wait {seconds} seconds."
 )
 """The one reply per window a customer over the message rate gets (both languages, as the channels' own replies)."""
 TOO_MANY_PHOTOS_REPLY = (

@@ -131,7 +131,6 @@ from connectors.telegram_support import (
 logger = logging.getLogger(__name__)
 
 
-
 # --------------------------------------------------------------------------- output
 
 
@@ -151,7 +150,7 @@ class TelegramOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text (several messages if it is longer than Telegram allows)."""
         for part in split_text(text):
-            await self._deliver(recipient_id, "sendMessage", lambda bot, chat, p=part: bot.send_message(chat, p))
+            await self._deliver(recipient_id, "sendMessage", _send_message(part))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -162,11 +161,7 @@ class TelegramOutput(OutputChannel):
         parts = split_text(text or "") or [BUTTONS_PROMPT]
         for index, part in enumerate(parts):
             reply_markup = markup if index == len(parts) - 1 else None
-            await self._deliver(
-                recipient_id,
-                "sendMessage",
-                lambda bot, chat, p=part, m=reply_markup: bot.send_message(chat, p, reply_markup=m),
-            )
+            await self._deliver(recipient_id, "sendMessage", _send_message(part, reply_markup=reply_markup))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         """Send a photo by URL (Telegram fetches it)."""
@@ -499,20 +494,25 @@ def _private_chat_of(update: Update) -> int | None:
     return query.from_user.id if query is not None and query.from_user is not None else None
 
 
+def _send_message(text: str, **kwargs: Any) -> Callable[[Bot, int], Awaitable[Any]]:
+    """A delivery call for :meth:`TelegramOutput._deliver`: ``sendMessage`` of ``text`` with ``kwargs``."""
+    return lambda bot, chat: bot.send_message(chat, text, **kwargs)
+
+
 async def _read_capped(request: Request, limit: int) -> bytes | None:
     """The streamed request body, or ``None`` as soon as it exceeds ``limit`` bytes."""
+    stream = request.stream
+    assert stream is not None, "the webhook route is declared with stream=True"
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await request.stream.read()
+        chunk = await stream.read()
         if chunk is None:
             return b"".join(chunks)
         size += len(chunk)
         if size > limit:
             return None
         chunks.append(chunk)
-
-
 
 
 if __name__ == "__main__":

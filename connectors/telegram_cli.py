@@ -33,7 +33,6 @@ from connectors.telegram_support import (
 logger = logging.getLogger(__name__)
 
 
-
 # --------------------------------------------------------------------------- command line
 
 

@@ -37,7 +37,6 @@ from connectors.senders import TELEGRAM_PREFIX
 logger = logging.getLogger(__name__)
 
 
-
 DEFAULT_BASE_URL = "https://api.telegram.org"
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -538,5 +537,3 @@ def _chat_id(recipient_id: str) -> int | None:
     if not re.fullmatch(r"-?[0-9]{1,20}", digits):
         return None
     return int(digits)
-
-

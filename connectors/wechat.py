@@ -106,8 +106,7 @@ UNSUPPORTED_REPLY = (
     "Sorry, I can only read text and photos for now. Please type your question or tracking number."
 )
 MENU_REPLY = (
-    "请直接输入您的问题或运单号，我马上为您查询。\n"
-    "Please type your question or tracking number and I will look it up."
+    "请直接输入您的问题或运单号，我马上为您查询。\nPlease type your question or tracking number and I will look it up."
 )
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -230,8 +229,9 @@ def compose(parts: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> tuple[s
     return "\n\n".join(blocks), payloads
 
 
-async def push(api: WeChatApi, memory: ButtonMemory, openid: str,
-               parts: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> bool:
+async def push(
+    api: WeChatApi, memory: ButtonMemory, openid: str, parts: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]
+) -> bool:
     """Send messages to a customer as one customer-service text; remember its options.
 
     Args:
@@ -383,7 +383,11 @@ class WeChatInput(InputChannel):
         self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
         self.store = store_for(redis_url)
         self.api = WeChatApi(
-            app_id, app_secret, self.store, base_url=api_base_url, key_prefix=redis_prefix,
+            app_id,
+            app_secret,
+            self.store,
+            base_url=api_base_url,
+            key_prefix=redis_prefix,
             max_media_bytes=max_media_bytes,
         )
         self.buttons = ButtonMemory(self.store, f"{redis_prefix}:buttons:{app_id}")

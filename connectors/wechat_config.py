@@ -92,9 +92,7 @@ class WeChatSettings:
     menu: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(
-        cls, credentials: Mapping[str, Any] | None, env: Mapping[str, str] = os.environ
-    ) -> WeChatSettings | None:
+    def read(cls, credentials: Mapping[str, Any] | None, env: Mapping[str, str] = os.environ) -> WeChatSettings | None:
         """The settings from ``credentials.yml`` and the environment; ``None`` when the channel is off.
 
         Raises:

@@ -202,8 +202,13 @@ def cors_headers(origin: str | None, allowed: Iterable[str], *, preflight: bool 
         return None
     headers = {"Access-Control-Allow-Origin": origin.strip().rstrip("/"), "Vary": "Origin"}
     if preflight:
-        headers.update({"Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
-                        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS, "Access-Control-Max-Age": "600"})
+        headers.update(
+            {
+                "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600",
+            }
+        )
     return headers
 
 
@@ -354,11 +359,13 @@ class WebWidgetInput(InputChannel):
         async def limited(request: Request, checks: list[tuple[str, str]], body: str) -> HTTPResponse | None:
             """The 413 or 429 to send (with this route's CORS headers), else ``None``."""
             refusal = too_large(request, body) or await rate_limited(
-                [("widget_per_address", client_address(request)), *checks])
+                [("widget_per_address", client_address(request)), *checks]
+            )
             return finish(request, refusal) if refusal is not None else None
 
-        async def check(request: Request, rate: str, body: str = "widget_small") -> tuple[str | None,
-                                                                                          HTTPResponse | None]:
+        async def check(
+            request: Request, rate: str, body: str = "widget_small"
+        ) -> tuple[str | None, HTTPResponse | None]:
             """The caller's conversation, or the refusal to send (origin, size, token, rates)."""
             if origin_decision(request.headers.get("origin"), request.host, self.origins) == "refuse":
                 return None, response.json({"error": "origin not allowed"}, status=403)

@@ -25,13 +25,28 @@ import redis
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(REDIS_PORT),
-    "--save", "", "--appendonly", "no",
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    str(REDIS_PORT),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
 ]
 REDIS_START_TEXT = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
 PG_START_TEXT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-AUTH_WORDS = ("password authentication failed", "no password supplied", "authentication failed",
-              "role \"", "pg_hba.conf")
+AUTH_WORDS = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    'role "',
+    "pg_hba.conf",
+)
 WAIT_SECONDS = 20
 
 
@@ -78,8 +93,10 @@ def ensure_redis() -> str | None:
     if redis_up():
         return None
     if shutil.which("redis-server") is None:
-        return f"Redis is not running on {REDIS_HOST}:{REDIS_PORT} and redis-server is not installed: " \
-               f"apt-get install redis-server, then {REDIS_START_TEXT}"
+        return (
+            f"Redis is not running on {REDIS_HOST}:{REDIS_PORT} and redis-server is not installed: "
+            f"apt-get install redis-server, then {REDIS_START_TEXT}"
+        )
     print(f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}: starting it ({REDIS_START_TEXT})")
     done = subprocess.run(REDIS_START, capture_output=True, text=True, timeout=30, check=False)
     if done.returncode != 0 or not wait(redis_up):
@@ -104,8 +121,13 @@ def ensure_postgres() -> str | None:
             return f"PostgreSQL is not running on {PG_HOST}:{PG_PORT} ({errors}); start it with:  {PG_START_TEXT}"
         version = clusters[-1].rsplit("/", 1)[-1]
         print(f"PostgreSQL is not running on {PG_HOST}:{PG_PORT}: starting it ({PG_START_TEXT})")
-        done = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if not wait(pg_running):
             detail = (done.stderr or done.stdout).strip()[:200]
             return f"PostgreSQL did not start ({detail or errors}); start it with:  {PG_START_TEXT}"

@@ -43,4 +43,4 @@ if ! .venv/bin/python -m pip install --disable-pip-version-check -r requirements
 fi
 rm -f "$log"
 .venv/bin/python -m pip check
-.venv/bin/python -c 'import rasa, rasa_sdk, jieba, rapidfuzz, redis, telegram, wechatpy, pytest'
+.venv/bin/python -c 'import rasa, rasa_sdk, jieba, rapidfuzz, redis, telegram, wechatpy, pytest, mypy'

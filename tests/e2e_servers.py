@@ -92,7 +92,10 @@ class Servers:
         log = self.workdir / "actions.log"
         proc = subprocess.Popen(
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
-            cwd=ROOT, env=self._env(env), stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self._env(env),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         self.processes["actions"] = proc
         wait_for(f"http://127.0.0.1:{self.action_port}/health", proc, log, 60)
@@ -115,12 +118,24 @@ class Servers:
         log = self.workdir / "rasa.log"
         proc = subprocess.Popen(
             [
-                str(BIN / "rasa"), "run", "--model", str(ROOT / "models"), "--endpoints", str(endpoints),
-                "--credentials", str(credentials or ROOT / "credentials.yml"),
-                "--enable-api", "--auth-token", self.token,
-                "--port", str(self.rasa_port),
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(ROOT / "models"),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials or ROOT / "credentials.yml"),
+                "--enable-api",
+                "--auth-token",
+                self.token,
+                "--port",
+                str(self.rasa_port),
             ],
-            cwd=ROOT, env=self._env(env), stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self._env(env),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         self.processes["rasa"] = proc
         wait_for(f"{self.base}/status?token={self.token}", proc, log, 240)

@@ -35,5 +35,6 @@ def pg_admin() -> tuple[psycopg2.extensions.connection, str]:
             "pg_hba.conf and reload PostgreSQL.",
             pytrace=False,
         )
-    pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} ({detail}).\nStart it with:  {PG_START}",
-                pytrace=False)
+    pytest.fail(
+        f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} ({detail}).\nStart it with:  {PG_START}", pytrace=False
+    )

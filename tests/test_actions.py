@@ -61,8 +61,14 @@ def demo_services(tmp_path):
     services.reset()
 
 
-def tracker(text: str, slots: dict | None = None, response_key: str | None = None, loop: str | None = None,
-            sender: str = "customer-1", events: list | None = None):
+def tracker(
+    text: str,
+    slots: dict | None = None,
+    response_key: str | None = None,
+    loop: str | None = None,
+    sender: str = "customer-1",
+    events: list | None = None,
+):
     latest = {"text": text, "intent": {"name": "track_waybill"}, "entities": []}
     if response_key:
         latest["response_selector"] = {"faq": {"response": {"intent_response_key": response_key}}}
@@ -210,8 +216,12 @@ def user(intent: str) -> dict:
     return {"event": "user", "text": "…", "parse_data": {"intent": {"name": intent}}}
 
 
-MISSING_FLOW = [user("report_missing"), {"event": "action", "name": "waybill_form"},
-                {"event": "active_loop", "name": "waybill_form"}, user("track_waybill")]
+MISSING_FLOW = [
+    user("report_missing"),
+    {"event": "action", "name": "waybill_form"},
+    {"event": "active_loop", "name": "waybill_form"},
+    user("track_waybill"),
+]
 LOST = "73505720976359"
 
 
@@ -219,8 +229,15 @@ LOST = "73505720976359"
     ("events", "expected"),
     [
         (MISSING_FLOW, "report_missing"),
-        ([user("greet"), user("complain_delay"), {"event": "active_loop", "name": "waybill_form"},
-          user("track_waybill")], "complain_delay"),
+        (
+            [
+                user("greet"),
+                user("complain_delay"),
+                {"event": "active_loop", "name": "waybill_form"},
+                user("track_waybill"),
+            ],
+            "complain_delay",
+        ),
         ([user("track_waybill")], "track_waybill"),
         ([], "track_waybill"),
     ],
@@ -346,8 +363,14 @@ async def test_form_rejects_junk_then_gives_up():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("13912342846", "13912342846"), ("139 1234 2846", "13912342846"), ("１３９１２３４２８４６", "13912342846"),
-     ("电话是139-1234-2846", "13912342846"), ("12345", None), ("", None)],
+    [
+        ("13912342846", "13912342846"),
+        ("139 1234 2846", "13912342846"),
+        ("１３９１２３４２８４６", "13912342846"),
+        ("电话是139-1234-2846", "13912342846"),
+        ("12345", None),
+        ("", None),
+    ],
 )
 def test_extract_mobile(text, expected):
     assert extract_mobile(text) == expected
@@ -403,8 +426,11 @@ async def test_other_faq_uses_the_selected_response():
 
 @pytest.mark.parametrize(
     ("text", "current", "events"),
-    [("where is my parcel", "zh", [{"event": "slot", "timestamp": None, "name": "language", "value": "en"}]),
-     ("我的快递", "zh", []), (DELIVERED, "en", [])],
+    [
+        ("where is my parcel", "zh", [{"event": "slot", "timestamp": None, "name": "language", "value": "en"}]),
+        ("我的快递", "zh", []),
+        (DELIVERED, "en", []),
+    ],
 )
 async def test_language_follows_the_customer(text, current, events):
     dispatcher = CollectingDispatcher()
@@ -441,11 +467,22 @@ async def test_name_only_extracted_when_asked_for():
     assert await form.extract_receiver_name(CollectingDispatcher(), asked, {}) == {"receiver_name": "王芳"}
 
 
-def claim_tracker(text: str, requested: str, intent: str = "report_damage", confidence: float = 0.95,
-                  slots: dict | None = None, metadata: dict | None = None) -> Tracker:
+def claim_tracker(
+    text: str,
+    requested: str,
+    intent: str = "report_damage",
+    confidence: float = 0.95,
+    slots: dict | None = None,
+    metadata: dict | None = None,
+) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
-    all_slots = {"language": "zh", "requested_slot": requested, "claim_photos_outer": None,
-                 "claim_photos_contents": None, "claim_paused": None}
+    all_slots = {
+        "language": "zh",
+        "requested_slot": requested,
+        "claim_photos_outer": None,
+        "claim_photos_contents": None,
+        "claim_paused": None,
+    }
     all_slots.update(slots or {})
     events = [{"event": "user", "text": text, "metadata": metadata or {}}]
     return Tracker("claimant", all_slots, latest, events, False, None, {"name": "damage_claim_form"}, "action_listen")
@@ -481,19 +518,22 @@ async def test_claim_answers_interruptions_and_stops(text, intent, confidence, e
 
 
 async def test_claim_description_takes_free_text_unless_nlu_is_sure_it_is_another_request():
-    result, _ = await extract("extract_claim_description",
-                              claim_tracker("快递员扔的，箱子都变形了", "claim_description", "complain_delay"))
+    result, _ = await extract(
+        "extract_claim_description", claim_tracker("快递员扔的，箱子都变形了", "claim_description", "complain_delay")
+    )
     assert result == {"claim_description": "快递员扔的，箱子都变形了"}
-    result, _ = await extract("extract_claim_description",
-                              claim_tracker("我要找人工客服", "claim_description", "request_human", 0.97))
+    result, _ = await extract(
+        "extract_claim_description", claim_tracker("我要找人工客服", "claim_description", "request_human", 0.97)
+    )
     assert result == {}
 
 
 async def test_claim_photo_errors_keep_what_was_there_and_say_why():
     kept = [{"sha256": "a" * 64, "size": 10, "content_type": "image/png"}]
     metadata = {"attachments": [{"kind": "image", "error": "too_large"}]}
-    t = claim_tracker("/send_photo", "claim_photos_contents", "send_photo",
-                      slots={"claim_photos_outer": kept}, metadata=metadata)
+    t = claim_tracker(
+        "/send_photo", "claim_photos_contents", "send_photo", slots={"claim_photos_outer": kept}, metadata=metadata
+    )
     result, said = await extract("extract_claim_photos_contents", t)
     assert result == {"claim_photos_contents": None, "claim_attempts": 1} and "太大" in said[0]
     result, _ = await extract("extract_claim_photos_outer", t)
@@ -653,8 +693,12 @@ async def test_handoff_opens_a_ticket_with_a_summary_and_pauses():
     handoff = slot(events, "handoff")
     ticket = services.tickets().get(handoff["ticket_id"])
     assert ticket.type is TicketType.HANDOFF and ticket.level == 1 and ticket.waybill == LATE_IN_TRANSIT
-    for part in ("Handoff: anger (score 0.92), level 1", "Parcel: SF1648547086646", "  > 什么破快递！！！我要投诉",
-                 "  < 运输中，已超时"):
+    for part in (
+        "Handoff: anger (score 0.92), level 1",
+        "Parcel: SF1648547086646",
+        "  > 什么破快递！！！我要投诉",
+        "  < 运输中，已超时",
+    ):
         assert part in ticket.summary  # fmt: skip
     assert handoff["ticket_id"] in dispatcher.messages[0]["text"]
     again = await ActionHandoff().run(CollectingDispatcher(), tracker_, {})

@@ -256,8 +256,16 @@ def test_conversation_edge_cases() -> None:
 _REGEX_META = re.compile(r"[\\()\[\]{}?*+|^$]")
 _LISTS = {name: value for name, value in vars(lex).items() if name.isupper() and isinstance(value, tuple)}
 _LITERAL_LISTS = {
-    "SCAM_REPORT_CONTEXT", "COMPLAINT_QUESTION", "COMPLAINT_THREAT", "COMPLAINT_INTENT", "HYPOTHETICAL", "POLITE",
-    "POSITIVE", "EXCLUSIONS", "NEGATION_EXCEPTIONS_AFTER", "ANGER_EMOJI",
+    "SCAM_REPORT_CONTEXT",
+    "COMPLAINT_QUESTION",
+    "COMPLAINT_THREAT",
+    "COMPLAINT_INTENT",
+    "HYPOTHETICAL",
+    "POLITE",
+    "POSITIVE",
+    "EXCLUSIONS",
+    "NEGATION_EXCEPTIONS_AFTER",
+    "ANGER_EMOJI",
 }
 
 
@@ -319,4 +327,3 @@ def test_smp2020_dev_quality_floor() -> None:
     precision, recall = _prf(_load(SMP2020_DEV))
     assert precision >= 0.75
     assert recall >= 0.33
-

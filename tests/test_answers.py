@@ -13,8 +13,20 @@ import pytest
 from bot import answers, delay_options
 from bot.answers import ACCEPT, CONFIRM, KEPT
 
-NOT_ANSWERS = ["什么？", "what?", "啥意思", "蓝色的", "今天天气不错", "my parcel is late", "", "hmm", "why?", "嗯……",
-               "hmm...", "嗯？"]
+NOT_ANSWERS = [
+    "什么？",
+    "what?",
+    "啥意思",
+    "蓝色的",
+    "今天天气不错",
+    "my parcel is late",
+    "",
+    "hmm",
+    "why?",
+    "嗯……",
+    "hmm...",
+    "嗯？",
+]
 """Replies that answer no question at all."""
 
 # ------------------------------------------------------------------ yes / no

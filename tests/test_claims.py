@@ -94,7 +94,11 @@ def test_split_extent_round_trip_and_garbage() -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("两千块", "2000.00"), ("2,000元", "2000.00"), ("¥2000", "2000.00"), ("2k", "2000.00"), ("0元", None),
+        ("两千块", "2000.00"),
+        ("2,000元", "2000.00"),
+        ("¥2000", "2000.00"),
+        ("2k", "2000.00"),
+        ("0元", None),
         ("贵", None),
     ],  # fmt: skip
 )
@@ -202,8 +206,15 @@ def test_parcel_facts_survive_the_slot() -> None:
 def test_summary_lists_every_answer_in_both_languages() -> None:
     draft = _draft("share:0.3")
     zh = claims.summary_text(draft, "zh")
-    expected = ("SF1873662042955", "外包装和内件物品", "杯子碎了", "2 张", "约 30% 损坏", "680.00 元",
-                "是否保留包装：是")
+    expected = (
+        "SF1873662042955",
+        "外包装和内件物品",
+        "杯子碎了",
+        "2 张",
+        "约 30% 损坏",
+        "680.00 元",
+        "是否保留包装：是",
+    )
     for part in expected:
         assert part in zh
     en = claims.summary_text(draft, "en")
@@ -252,8 +263,11 @@ def test_every_question_can_be_asked_again(question: str, lang: str) -> None:
     known = "So far I have: parcel SF1873662042955" if lang == "en" else "我记下了：运单 SF1873662042955"
     assert known in text
     assert ("Still needed: " in text) if lang == "en" else ("还需要" in text)
-    assert ("human agent" in claims.reask_text(draft, question, lang, last=True)) if lang == "en" else (
-        "转人工" in claims.reask_text(draft, question, lang, last=True))
+    assert (
+        ("human agent" in claims.reask_text(draft, question, lang, last=True))
+        if lang == "en"
+        else ("转人工" in claims.reask_text(draft, question, lang, last=True))
+    )
     for button in claims.reask_buttons(question, lang):  # every quick reply reads back as an answer
         payload = button["payload"]
         if question == "part":
@@ -266,8 +280,10 @@ def test_every_question_can_be_asked_again(question: str, lang: str) -> None:
 def test_reask_matches_the_issue_wording() -> None:
     draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
     text = claims.reask_text(draft, "packaging_kept", "zh")
-    assert text.endswith("我记下了：运单 SF1873662042955、外包装破损、价值 2000 元。"
-                         "还需要确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。")
+    assert text.endswith(
+        "我记下了：运单 SF1873662042955、外包装破损、价值 2000 元。"
+        "还需要确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。"
+    )
     assert "请回复“是”或“否”" not in text
 
 
@@ -276,6 +292,9 @@ def test_gave_up_text_keeps_the_answers_and_offers_a_person(lang: str) -> None:
     draft = claims.ClaimDraft(parcel=_parcel(), part="outer")
     text = claims.gave_up_text(draft, lang)
     assert "SF1873662042955" in text
-    assert ("human agent" in text and "continue my claim" in text) if lang == "en" else (
-        "转人工" in text and "继续理赔" in text)
+    assert (
+        ("human agent" in text and "continue my claim" in text)
+        if lang == "en"
+        else ("转人工" in text and "继续理赔" in text)
+    )
     assert claims.gave_up_text(None, lang)

@@ -62,11 +62,11 @@ def test_one_waybill_gives_exactly_one_placeholder_token(tokenizer, text):
     assert lemmas.count(WAYBILL_TOKEN) == 1
     [placeholder] = [t for t in tokens if t.lemma == WAYBILL_TOKEN]
     assert placeholder.start <= entity["start"] and placeholder.end >= entity["end"]
-    assert placeholder.text == text[placeholder.start:placeholder.end]
+    assert placeholder.text == text[placeholder.start : placeholder.end]
     # Offsets stay ordered and non-overlapping, and no token outside the span is lost.
     assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:], strict=False))
     outside = "".join(t.text for t in tokens if t.lemma != WAYBILL_TOKEN)
-    assert outside == text[:placeholder.start] + text[placeholder.end:]
+    assert outside == text[: placeholder.start] + text[placeholder.end :]
     assert message.get(TEXT) == text
 
 
@@ -89,8 +89,12 @@ def test_no_number_no_entity(tokenizer):
 
 
 def test_training_examples_keep_their_annotations(tokenizer):
-    example = Message({TEXT: "查 SF1648547086646", ENTITIES: [
-        {"entity": "waybill", "start": 2, "end": 17, "value": "SF1648547086646"}]})
+    example = Message(
+        {
+            TEXT: "查 SF1648547086646",
+            ENTITIES: [{"entity": "waybill", "start": 2, "end": 17, "value": "SF1648547086646"}],
+        }
+    )
     tokenizer.process([example])
     data = TrainingData([example])
     WaybillEntityExtractor().process_training_data(data)

@@ -39,7 +39,12 @@ async def test_pause_after_the_handoff_slot_queues_the_conversation(fresh_queue)
             broker.publish(event)
         (entry,) = fresh_queue.waiting()
         assert (entry.conversation_id, entry.channel, entry.ticket_id, entry.level, entry.reason) == (
-            "c1", "telegram", "TK-20261123-0009", 1, "anger")
+            "c1",
+            "telegram",
+            "TK-20261123-0009",
+            1,
+            "anger",
+        )
         assert entry.anger == pytest.approx(0.92) and entry.enqueued_at.timestamp() == 1_700_000_002
         seen = [subscription.get_nowait() for _ in range(subscription.qsize())]
         assert seen[0]["type"] == "message" and seen[0]["author"] == "customer" and seen[0]["text"] == "什么破快递"
@@ -56,8 +61,12 @@ async def test_agent_messages_are_marked_and_garbage_never_raises(fresh_queue) -
     try:
         broker.publish({"sender_id": "c2", "event": "bot", "text": "您好", "metadata": {"agent": "li"}})
         assert subscription.get_nowait()["author"] == "agent"
-        for junk in ({}, {"event": "pause"}, {"sender_id": 5, "event": "user"},
-                     {"sender_id": "c3", "event": "slot", "name": "handoff", "value": {"level": "x"}}):
+        for junk in (
+            {},
+            {"event": "pause"},
+            {"sender_id": 5, "event": "user"},
+            {"sender_id": "c3", "event": "slot", "name": "handoff", "value": {"level": "x"}},
+        ):
             broker.publish(junk)  # fmt: skip
         broker.publish({"sender_id": "c3", "event": "pause"})
         assert fresh_queue.get("c3").level == 3  # unusable level: treated as a general enquiry
@@ -169,7 +178,6 @@ def test_outbox_is_shared_between_replicas_through_redis(redis_prefix) -> None:
         assert 0 < client.ttl(f"{redis_prefix}:outbox:c10") <= live.OUTBOX_TTL_SECONDS
     finally:
         client.close()
-
 
 
 async def test_a_pause_the_full_queue_refuses_is_resumed_and_the_customer_told(monkeypatch) -> None:

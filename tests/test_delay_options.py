@@ -28,8 +28,13 @@ def policy() -> Policy:
     return Policy.load(DEFAULT_POLICY_PATH)
 
 
-def parcel(status: Status = Status.IN_TRANSIT, *, last_scan_ago: timedelta = timedelta(hours=2),
-           promised_in: timedelta | None = timedelta(days=1), hold: HoldReason | None = None) -> Shipment:
+def parcel(
+    status: Status = Status.IN_TRANSIT,
+    *,
+    last_scan_ago: timedelta = timedelta(hours=2),
+    promised_in: timedelta | None = timedelta(days=1),
+    hold: HoldReason | None = None,
+) -> Shipment:
     return Shipment(
         waybill="SF1648547086646", carrier="SF", status=status,
         events=(ScanEvent(NOW - last_scan_ago, "上海", "运输中"),),
@@ -181,8 +186,9 @@ def _labelled(folder: Path) -> list[tuple[str, str]]:
 
 def test_no_labelled_test_example_is_taken_for_a_choice() -> None:
     """The NLU test split keeps its labels when DIET gets them right (`make nlu-eval` is unchanged)."""
-    taken = [(text, intent) for text, intent in _labelled(ROOT / "tests" / "nlu")
-             if quick_reply_intent(text, intent, 0.9)]
+    taken = [
+        (text, intent) for text, intent in _labelled(ROOT / "tests" / "nlu") if quick_reply_intent(text, intent, 0.9)
+    ]
     assert taken == []
 
 

@@ -37,11 +37,29 @@ def test_response_has_chinese_default_and_english_variation(name):
 
 
 CONTRACT_INTENTS = [
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "track_waybill",
-    "complain_delay", "report_damage", "report_missing", "request_human", "check_ticket", "faq",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "track_waybill",
+    "complain_delay",
+    "report_damage",
+    "report_missing",
+    "request_human",
+    "check_ticket",
+    "faq",
 ]
 FAQ_KEYS = [
-    "shipping_fee", "outlet", "prohibited_items", "insurance", "claim_policy", "business_hours", "change_address",
+    "shipping_fee",
+    "outlet",
+    "prohibited_items",
+    "insurance",
+    "claim_policy",
+    "business_hours",
+    "change_address",
 ]
 
 

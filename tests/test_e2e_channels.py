@@ -85,8 +85,10 @@ def send_wechat_sentinel_and_wait(servers: Servers, wechat: FakeWeChat) -> str:
     """
     done = post_wechat(servers, text_xml(f"帮我查下 {SENTINEL_WAYBILL}"), signed())
     assert done.status_code == 200 and done.text == "success"
-    wait_until(lambda: any(SENTINEL_WAYBILL in t for t in wechat.texts(OPENID)),
-               f"the answer to the sentinel question about {SENTINEL_WAYBILL}: earlier callbacks are not handled yet")
+    wait_until(
+        lambda: any(SENTINEL_WAYBILL in t for t in wechat.texts(OPENID)),
+        f"the answer to the sentinel question about {SENTINEL_WAYBILL}: earlier callbacks are not handled yet",
+    )
     (answer,) = [t for t in wechat.texts(OPENID) if SENTINEL_WAYBILL in t]
     return answer
 
@@ -103,8 +105,10 @@ def send_telegram_sentinel_and_wait(servers: Servers, telegram: FakeTelegram, ch
     done = httpx.post(f"{servers.base}/webhooks/telegram/webhook", content=json.dumps(update), headers=headers,
                       timeout=30)  # fmt: skip
     assert done.status_code == 200, "the Telegram sentinel was refused"
-    wait_until(lambda: any(SENTINEL_WAYBILL in t for t in telegram_texts(telegram, chat)),
-               f"the answer to the sentinel question about {SENTINEL_WAYBILL}: earlier updates are not handled yet")
+    wait_until(
+        lambda: any(SENTINEL_WAYBILL in t for t in telegram_texts(telegram, chat)),
+        f"the answer to the sentinel question about {SENTINEL_WAYBILL}: earlier updates are not handled yet",
+    )
     (answer,) = [t for t in telegram_texts(telegram, chat) if SENTINEL_WAYBILL in t]
     return answer
 

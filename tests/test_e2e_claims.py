@@ -153,8 +153,9 @@ def test_parcel_not_yet_delivered_gets_an_explanation_and_no_ticket(servers: Ser
     who = "claim-not-delivered"
     said = texts(servers.send(who, f"{LATE_IN_TRANSIT} 这个包裹破损了要理赔"))
     assert "还没有签收" in said and "拒收" in said
-    assert tickets.for_conversation(who) == [] or all(t.type is not TicketType.DAMAGE_CLAIM
-                                                      for t in tickets.for_conversation(who))
+    assert tickets.for_conversation(who) == [] or all(
+        t.type is not TicketType.DAMAGE_CLAIM for t in tickets.for_conversation(who)
+    )
     assert slots(servers, who)["claim_waybill"] is None
 
 
@@ -223,8 +224,9 @@ def test_rejected_offer_goes_to_a_specialist(servers: Servers, tickets: TicketSt
         assert httpx.get(f"{servers.base}{CONSOLE}/api/chat/{who}/evidence/{item.sha256}").status_code == 401
 
 
-def test_over_the_cap_goes_to_a_human_and_the_cap_comes_from_the_policy_file(servers: Servers,
-                                                                               tickets: TicketStore) -> None:
+def test_over_the_cap_goes_to_a_human_and_the_cap_comes_from_the_policy_file(
+    servers: Servers, tickets: TicketStore
+) -> None:
     policy = yaml.safe_load((ROOT / "policy" / "policy.yml").read_text(encoding="utf-8"))
     policy["cap_yuan"] = 1000
     edited = servers.workdir / "policy-cap-1000.yml"
@@ -244,7 +246,10 @@ def test_over_the_cap_goes_to_a_human_and_the_cap_comes_from_the_policy_file(ser
         said = answer(servers, who, "确认", "超出自动理赔上限")  # 50 % of 6899 > 1000: no offer asked
         ticket = tickets.get(TICKET.search(said).group(0), conversation_id=who)
         assert (ticket.decision.kind, ticket.decision.reason_code, ticket.level) == (
-            "human_review", "damage_above_cap", 2)
+            "human_review",
+            "damage_above_cap",
+            2,
+        )
     finally:
         servers.start_actions()
 

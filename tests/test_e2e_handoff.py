@@ -229,8 +229,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def test_agent_in_a_real_browser_logs_in_claims_replies_and_sees_customer_html_as_text(servers: Servers) -> None:
     if not CHROMIUM.exists():
-        pytest.fail("headless Chromium is needed for the console browser test: run `make system`"
-                    " (it runs `apt-get install chromium fonts-noto-cjk`)")
+        pytest.fail(
+            "headless Chromium is needed for the console browser test: run `make system`"
+            " (it runs `apt-get install chromium fonts-noto-cjk`)"
+        )
     from playwright.sync_api import sync_playwright
 
     who = "handoff-browser"

@@ -12,9 +12,7 @@ from tests.e2e_servers import ROOT, Servers
 
 pytestmark = pytest.mark.e2e
 
-REDIS_START = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
-)
+REDIS_START = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
 DELIVERED = "SF1873662042955"
 
 

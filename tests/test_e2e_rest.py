@@ -117,8 +117,19 @@ def test_slash_commands_from_customers_do_nothing(servers):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "😀😀😀", "\x00\x01\x02\x1b[31m", "<script>alert('x')</script>", "快" * 10_000, "a" * 10_000,
-     "\u202e\u200b", "SF" * 3000, "؟ مرحبا", "𠀀𠀁𠀂"],
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "\x00\x01\x02\x1b[31m",
+        "<script>alert('x')</script>",
+        "快" * 10_000,
+        "a" * 10_000,
+        "\u202e\u200b",
+        "SF" * 3000,
+        "؟ مرحبا",
+        "𠀀𠀁𠀂",
+    ],
 )
 def test_any_input_gets_a_sane_reply(servers, text):
     # one conversation per input: two unreadable messages in a row would (rightly) go to a human
@@ -191,8 +202,11 @@ def test_late_parcel_choice_is_recorded_on_its_delay_ticket(servers):
     body = {"sender": "e2e-choice", "message": LATE_PROOF}
     status, replies = http("POST", f"{servers.base}/webhooks/rest/webhook", body)
     assert status == 200
-    assert [b["payload"] for b in replies[0]["buttons"]] == ["Priority dispatch", "Redirect to another address",
-                                                             "Keep waiting"]
+    assert [b["payload"] for b in replies[0]["buttons"]] == [
+        "Priority dispatch",
+        "Redirect to another address",
+        "Keep waiting",
+    ]
     ticket_id = re.search(r"ticket (TK-\d{8}-\d{4,})", replies[0]["text"]).group(1)
     said = servers.say("e2e-choice", "Priority dispatch")
     assert f"priority dispatch of {LATE_IN_TRANSIT}" in said[0] and ticket_id in said[0]

@@ -166,8 +166,10 @@ def test_agent_reply_is_pushed_over_the_event_stream(servers: Servers, client: h
 
 def test_claim_in_a_real_browser_and_history_after_reload(servers: Servers, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
-        pytest.fail("headless Chromium is needed for the widget browser test: run `make system`"
-                    " (it runs `apt-get install chromium fonts-noto-cjk`)")
+        pytest.fail(
+            "headless Chromium is needed for the widget browser test: run `make system`"
+            " (it runs `apt-get install chromium fonts-noto-cjk`)"
+        )
     from playwright.sync_api import sync_playwright
 
     outer, inner = tmp_path / "outer.jpg", tmp_path / "inner.png"
@@ -194,7 +196,10 @@ def test_claim_in_a_real_browser_and_history_after_reload(servers: Servers, tmp_
             def answered(before: int) -> str:
                 page.wait_for_function(
                     "n => document.querySelectorAll('#lcs-log .lcs-bot').length > n"
-                    " && document.getElementById('lcs-typing').hidden", arg=before, timeout=30_000)
+                    " && document.getElementById('lcs-typing').hidden",
+                    arg=before,
+                    timeout=30_000,
+                )
                 return "\n".join(page.locator("#lcs-log .lcs-bot").all_inner_texts()[before:])
 
             def type_and_send(text: str) -> str:

@@ -60,8 +60,10 @@ def policy() -> Policy:
         (Signals(claim_reason="damage_fast_track"), None),
         (Signals(ticket_levels=[3, 1]), Trigger("incident", 1)),
         (Signals(ticket_levels=[3, 2]), None),
-        (Signals(texts=["我的快递怎么还没到", "你好", "我的快递怎么还没到？", "我的快递怎么还没到啊"]),
-         Trigger("stuck", 3, "same question 3 times", offer=True)),
+        (
+            Signals(texts=["我的快递怎么还没到", "你好", "我的快递怎么还没到？", "我的快递怎么还没到啊"]),
+            Trigger("stuck", 3, "same question 3 times", offer=True),
+        ),
         (Signals(texts=["我的快递怎么还没到", "我的快递怎么还没到"]), None),
         # the most urgent wins: a legal threat beats a polite request for a human
         (Signals(intents=["request_human"], legal_threat=True, anger=0.7), Trigger("legal_threat", 1)),
@@ -185,29 +187,64 @@ def stuck(signals: Signals, policy: Policy) -> Trigger | None:
     ("signals", "expected"),
     [
         # a customer rephrasing the same thing: same intent and FAQ question, three times in a row
-        (Signals(intents=["faq"] * 3, texts=["运费怎么算", "寄一件多少钱", "到底运费多少"],
-                 keys=["faq/shipping_fee"] * 3), STUCK),
+        (
+            Signals(
+                intents=["faq"] * 3, texts=["运费怎么算", "寄一件多少钱", "到底运费多少"], keys=["faq/shipping_fee"] * 3
+            ),
+            STUCK,
+        ),
         (Signals(intents=["faq"] * 2, texts=["运费怎么算", "寄一件多少钱"], keys=["faq/shipping_fee"] * 2), None),
         # the same words about three parcels are three questions
-        (Signals(intents=["track_waybill"] * 3, texts=["查SF1", "查SF2", "查SF3"],
-                 keys=["track_waybill SF1", "track_waybill SF2", "track_waybill SF3"]), None),
-        (Signals(intents=["track_waybill"] * 3, texts=["SF1 到哪了", "SF1现在在哪", "还是问 SF1"],
-                 keys=["track_waybill SF1"] * 3), STUCK),
+        (
+            Signals(
+                intents=["track_waybill"] * 3,
+                texts=["查SF1", "查SF2", "查SF3"],
+                keys=["track_waybill SF1", "track_waybill SF2", "track_waybill SF3"],
+            ),
+            None,
+        ),
+        (
+            Signals(
+                intents=["track_waybill"] * 3,
+                texts=["SF1 到哪了", "SF1现在在哪", "还是问 SF1"],
+                keys=["track_waybill SF1"] * 3,
+            ),
+            STUCK,
+        ),
         # "好的" three times, and the same greeting, ask for nothing
         (Signals(intents=["affirm"] * 3, texts=["好的", "好的", "好的"]), None),
         # a form was asking: its own re-ask limit applies
-        (Signals(intents=["complain_delay"] * 3, texts=["还没到", "怎么还没到", "到底什么时候到"],
-                 in_form=[False, True, True]), None),
+        (
+            Signals(
+                intents=["complain_delay"] * 3,
+                texts=["还没到", "怎么还没到", "到底什么时候到"],
+                in_form=[False, True, True],
+            ),
+            None,
+        ),
         (Signals(intents=["out_of_scope", "out_of_scope"], texts=["蓝色的", "红的"], in_form=[True, True]), None),
         # a form question asked three times and the reply still answers nothing
         (Signals(intents=["track_waybill", "nlu_fallback"], texts=["查快递", "嗯那个"], form_asks=3), STUCK),
         (Signals(intents=["track_waybill", "no_waybill"], texts=["查快递", "没有单号"], form_asks=3), None),
         # only the stretch after an offer that was not taken counts; the next loop hands over at once
-        (Signals(intents=["nlu_fallback", "nlu_fallback", "deny", "faq"], texts=["啊", "哦", "继续", "运费"], since=2,
-                 offered_before=True), None),
-        (Signals(intents=["nlu_fallback", "nlu_fallback", "deny", "out_of_scope", "nlu_fallback"],
-                 texts=["啊", "哦", "继续", "讲个笑话", "嗯"], since=2, offered_before=True),
-         Trigger("fallbacks", 3, "", offer=False)),
+        (
+            Signals(
+                intents=["nlu_fallback", "nlu_fallback", "deny", "faq"],
+                texts=["啊", "哦", "继续", "运费"],
+                since=2,
+                offered_before=True,
+            ),
+            None,
+        ),
+        (
+            Signals(
+                intents=["nlu_fallback", "nlu_fallback", "deny", "out_of_scope", "nlu_fallback"],
+                texts=["啊", "哦", "继续", "讲个笑话", "嗯"],
+                since=2,
+                offered_before=True,
+            ),
+            Trigger("fallbacks", 3, "", offer=False),
+        ),
     ],
 )
 def test_stuck(policy: Policy, signals: Signals, expected: Trigger | None) -> None:
@@ -224,8 +261,12 @@ ACCEPTED = "2 in a row; accepted the offer of a person"
         ("好的", "affirm", "affirm", Trigger("fallbacks", 3, ACCEPTED)),
         ("不用了，继续", "deny", "deny", None),
         # ignoring the offer while still getting nowhere: handed over as stuck, whatever NLU said
-        ("讲个笑话", "out_of_scope", "out_of_scope",
-         Trigger("stuck", 3, "no progress after the offer of a person (fallbacks)")),
+        (
+            "讲个笑话",
+            "out_of_scope",
+            "out_of_scope",
+            Trigger("stuck", 3, "no progress after the offer of a person (fallbacks)"),
+        ),
         ("天气怎么样", "track_waybill", "track_waybill", None),  # a new request: carry on
         ("天气怎么样", "faq", "faq/outlet", Trigger("stuck", 3, "no progress after the offer of a person (fallbacks)")),
     ],
@@ -343,11 +384,15 @@ OFFER_MADE = [user("讲个笑话", "out_of_scope"), *did("utter_out_of_scope", "
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        (user("转人工", "request_human"), {"reason": "fallbacks", "level": 3,
-                                          "detail": "2 in a row; accepted the offer of a person"}),
+        (
+            user("转人工", "request_human"),
+            {"reason": "fallbacks", "level": 3, "detail": "2 in a row; accepted the offer of a person"},
+        ),
         (user("不用了，继续", "deny"), None),
-        (user("今天几号", "out_of_scope"), {"reason": "stuck", "level": 3,
-                                           "detail": "no progress after the offer of a person (fallbacks)"}),
+        (
+            user("今天几号", "out_of_scope"),
+            {"reason": "stuck", "level": 3, "detail": "no progress after the offer of a person (fallbacks)"},
+        ),
         (user("SF1648547086646 到哪了", "track_waybill", waybills=("SF1648547086646",)), None),
     ],
 )

@@ -22,12 +22,29 @@ ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 MAIN_INTENTS = [
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "track_waybill",
-    "complain_delay", "report_damage", "report_missing", "request_human", "check_ticket", "phone_last_digits",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "track_waybill",
+    "complain_delay",
+    "report_damage",
+    "report_missing",
+    "request_human",
+    "check_ticket",
+    "phone_last_digits",
 ]
 FAQ_INTENTS = [
-    "faq/shipping_fee", "faq/outlet", "faq/prohibited_items", "faq/insurance", "faq/claim_policy",
-    "faq/business_hours", "faq/change_address",
+    "faq/shipping_fee",
+    "faq/outlet",
+    "faq/prohibited_items",
+    "faq/insurance",
+    "faq/claim_policy",
+    "faq/business_hours",
+    "faq/change_address",
 ]
 
 
@@ -35,7 +52,7 @@ def parse_example(line: str) -> tuple[str, list[tuple[int, int, str]]]:
     """Plain text and (start, end, entity) spans of an annotated example."""
     text, spans, pos = "", [], 0
     for match in ANNOTATION.finditer(line):
-        text += line[pos:match.start()]
+        text += line[pos : match.start()]
         start = len(text)
         text += match.group(1)
         spans.append((start, len(text), match.group(2)))

@@ -66,8 +66,9 @@ def test_redis_counts_across_limiter_instances(redis_limiter: RedisRateLimiter, 
         other_replica.close()
 
 
-def test_redis_keys_hold_no_raw_identifier(redis_limiter: RedisRateLimiter, redis_client: redis.Redis,
-                                           redis_prefix: str) -> None:
+def test_redis_keys_hold_no_raw_identifier(
+    redis_limiter: RedisRateLimiter, redis_client: redis.Redis, redis_prefix: str
+) -> None:
     redis_limiter.hit_sync("rest", "13812345678", Rate(5, 60))
     keys = [k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:limits:*")]
     assert len(keys) == 1 and keys[0].startswith(f"{redis_prefix}:limits:rest:")

@@ -26,11 +26,11 @@ def test_mobiles_are_masked(text: str, masked: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "SF1381234567890",          # waybill
-        "hotline 400-811-1111",     # hotline
-        "座机 010-62345678",         # landline
-        "金额 12345678901234 分",     # too long to be a mobile
-        "12812345678",              # 12x is not a mobile prefix
+        "SF1381234567890",  # waybill
+        "hotline 400-811-1111",  # hotline
+        "座机 010-62345678",  # landline
+        "金额 12345678901234 分",  # too long to be a mobile
+        "12812345678",  # 12x is not a mobile prefix
         "",
     ],
 )

@@ -156,8 +156,11 @@ def test_a_30_mb_body_is_refused_before_it_is_read(rest: EdgeServer) -> None:
 
 @pytest.mark.parametrize(
     ("channel", "path", "cap"),
-    [("rest", "/webhooks/rest/webhook", "rest_webhook"), ("widget", "/webhooks/widget/message", "widget_message"),
-     ("widget", "/webhooks/widget/session", "widget_small")],
+    [
+        ("rest", "/webhooks/rest/webhook", "rest_webhook"),
+        ("widget", "/webhooks/widget/message", "widget_message"),
+        ("widget", "/webhooks/widget/session", "widget_small"),
+    ],
 )
 def test_each_route_has_its_own_cap_checked_before_the_body_is_read(
     request: pytest.FixtureRequest, channel: str, path: str, cap: str
@@ -172,7 +175,7 @@ def test_each_route_has_its_own_cap_checked_before_the_body_is_read(
 
 
 def test_a_chunked_body_growing_past_the_cap_is_cut_off(widget: EdgeServer) -> None:
-    head = (b"POST /webhooks/widget/session HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    head = b"POST /webhooks/widget/session HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
     chunk = b"x" * 3000
     body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 3 + b"0\r\n\r\n"
     status, _ = raw_exchange(widget.base, head, body)
@@ -193,8 +196,10 @@ def nested(depth: int) -> str:
 
 
 def test_unknown_metadata_is_dropped_and_never_reaches_rasa(rest: EdgeServer) -> None:
-    reply = rest.http.post(f"{rest.url}/webhook", json={
-        "sender": "meta-1", "message": "你好", "metadata": {"junk": "x" * 1_000_000, "user": {"name": "x"}}})
+    reply = rest.http.post(
+        f"{rest.url}/webhook",
+        json={"sender": "meta-1", "message": "你好", "metadata": {"junk": "x" * 1_000_000, "user": {"name": "x"}}},
+    )
     assert reply.status_code == 200
     assert rest.received[-1].metadata is None
 
@@ -234,16 +239,22 @@ def test_attachments_keep_only_their_documented_shape(widget: EdgeServer) -> Non
         ({"attachments": None}, None),
         ({"attachments": "nope"}, {"attachments": MALFORMED}),
         ({"attachments": {"kind": "image"}}, {"attachments": MALFORMED}),
-        ({"attachments": [{"kind": "image", "data": "QUJD", "x": [1]}]},
-         {"attachments": [{"kind": "image", "data": "QUJD"}]}),
+        (
+            {"attachments": [{"kind": "image", "data": "QUJD", "x": [1]}]},
+            {"attachments": [{"kind": "image", "data": "QUJD"}]},
+        ),
         ({"attachments": [{"kind": "image", "data": b"raw"}]}, {"attachments": [{"kind": "image", "data": b"raw"}]}),
         ({"attachments": [{"data": {"a": 1}}]}, {"attachments": [{"data": 0}]}),
         ({"attachments": [{"kind": "k" * 31, "data": "QUJD"}]}, {"attachments": [{"kind": 0, "data": "QUJD"}]}),
-        ({"attachments": [{"kind": "image", "data": "QUJD", "filename": "f" * 300, "content_type": 5}]},
-         {"attachments": [{"kind": "image", "data": "QUJD"}]}),
+        (
+            {"attachments": [{"kind": "image", "data": "QUJD", "filename": "f" * 300, "content_type": 5}]},
+            {"attachments": [{"kind": "image", "data": "QUJD"}]},
+        ),
         ({"attachments": [1, "x", None]}, {"attachments": [None, None, None]}),
-        ({"attachments": [{"kind": "image", "data": "QUJD"}] * 25},
-         {"attachments": [{"kind": "image", "data": "QUJD"}] * 10 + [{"kind": "image"}]}),
+        (
+            {"attachments": [{"kind": "image", "data": "QUJD"}] * 25},
+            {"attachments": [{"kind": "image", "data": "QUJD"}] * 10 + [{"kind": "image"}]},
+        ),
     ],
 )
 def test_metadata_schema(metadata: Any, expected: Any) -> None:
@@ -473,6 +484,7 @@ class ApiServer(EdgeServer):
         @app.exception(ErrorResponse)
         async def refused(request: Any, exception: ErrorResponse) -> Any:  # as rasa.server.create_app does
             return response.json(exception.error_info, status=exception.status)
+
         app.blueprint(self.channel.blueprint(self._on_message), url_prefix="/webhooks/rest")
 
         @app.get("/status")
@@ -512,7 +524,7 @@ def test_install_is_idempotent() -> None:
 def test_run_script_never_prints_the_token_and_keeps_var_owner_only() -> None:
     # static: starting run.sh needs the ports of a developer's own assistant (5005, 5055)
     script = (Path(__file__).resolve().parents[1] / "scripts" / "run.sh").read_text(encoding="utf-8")
-    banner = script[script.index("cat <<MSG"):script.index("\nMSG\n")]
+    banner = script[script.index("cat <<MSG") : script.index("\nMSG\n")]
     assert "RASA_TOKEN" not in banner.replace("$TOKEN_SHELL", "")
     assert "umask 077" in script.split("RASA_TOKEN")[0]  # before anything is written
     assert "chmod 600 var/rasa_token" in script

@@ -118,8 +118,10 @@ def test_big_requests_do_not_stall_a_concurrent_customer(servers: Servers) -> No
     assert [status for status, _ in accepted] == [200, 200]
     assert all(replies and replies[0]["recipient_id"] == "edge-flood" for _, replies in accepted)
     worst = {"30 MB": max(oversize.latencies), "max-size": max(max_size.latencies)}
-    print(f"\nconcurrent health check, worst delay: {worst['30 MB']:.1f} ms during 30 MB requests, "
-          f"{worst['max-size']:.1f} ms during {len(big) / 1e6:.1f} MB requests")
+    print(
+        f"\nconcurrent health check, worst delay: {worst['30 MB']:.1f} ms during 30 MB requests, "
+        f"{worst['max-size']:.1f} ms during {len(big) / 1e6:.1f} MB requests"
+    )
     assert worst["30 MB"] < STALL_BOUND_MS and worst["max-size"] < STALL_BOUND_MS, worst
 
 

@@ -187,8 +187,13 @@ def callback_update(chat: int, data: str) -> dict[str, Any]:
         "from": {"id": 123456789, "is_bot": True, "first_name": "Test Bot"},
         "text": "请选择",
     }
-    query = {"id": f"cb-{next(_update_ids)}", "from": user(chat), "chat_instance": "ci-1", "data": data,
-             "message": bot_message}
+    query = {
+        "id": f"cb-{next(_update_ids)}",
+        "from": user(chat),
+        "chat_instance": "ci-1",
+        "data": data,
+        "message": bot_message,
+    }
     return {"update_id": next(_update_ids), "callback_query": query}
 
 
@@ -270,8 +275,13 @@ def sent_texts(fake: FakeTelegram, chat: int) -> list[str]:
     return [c.params["text"] for c in fake.calls_to("sendMessage") if c.params["chat_id"] == str(chat)]
 
 
-def send_sentinel_and_wait(server: ChannelServer, chat: int, update: dict[str, Any] | None = None,
-                           text: str | None = None, timeout: float = 5.0) -> str:
+def send_sentinel_and_wait(
+    server: ChannelServer,
+    chat: int,
+    update: dict[str, Any] | None = None,
+    text: str | None = None,
+    timeout: float = 5.0,
+) -> str:
     """Prove that whatever was sent before has been handled, so its absence can be asserted.
 
     Posts one genuine update for ``chat`` (by default a text message; or ``update``, which Rasa
@@ -292,8 +302,11 @@ def send_sentinel_and_wait(server: ChannelServer, chat: int, update: dict[str, A
         update = message_update(chat, text=text)
     assert text is not None, "say what Rasa should see for this sentinel update"
     assert server.post(update).status_code == 200, "the sentinel was refused"
-    wait_until(lambda: any(m.sender_id == f"tg-{chat}" and m.text == text for m in list(server.recorder.messages)),
-               timeout, f"the sentinel {text!r} to reach Rasa (what was posted before it is not handled yet)")
+    wait_until(
+        lambda: any(m.sender_id == f"tg-{chat}" and m.text == text for m in list(server.recorder.messages)),
+        timeout,
+        f"the sentinel {text!r} to reach Rasa (what was posted before it is not handled yet)",
+    )
     wait_until(lambda: not server.channel._tasks, timeout, "the channel to finish its background tasks")
     return text
 
@@ -302,8 +315,9 @@ def send_sentinel_and_wait(server: ChannelServer, chat: int, update: dict[str, A
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret-0123456789", SECRET + "x", SECRET[:-1]])
-def test_missing_or_wrong_secret_is_403_and_nothing_happens(server: ChannelServer, fake: FakeTelegram,
-                                                            chat: int, secret: str | None) -> None:
+def test_missing_or_wrong_secret_is_403_and_nothing_happens(
+    server: ChannelServer, fake: FakeTelegram, chat: int, secret: str | None
+) -> None:
     reply = server.post(message_update(chat, text="你好"), secret=secret)
     assert reply.status_code == 403
     sentinel = send_sentinel_and_wait(server, chat)
@@ -319,8 +333,9 @@ def test_malformed_body_is_400(server: ChannelServer, fake: FakeTelegram, chat: 
     assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [str(chat)]  # the sentinel's answer
 
 
-def test_oversized_body_is_413_by_length_and_when_streamed(server: ChannelServer, fake: FakeTelegram,
-                                                           chat: int) -> None:
+def test_oversized_body_is_413_by_length_and_when_streamed(
+    server: ChannelServer, fake: FakeTelegram, chat: int
+) -> None:
     def big() -> bytes:  # a genuine update of this chat, padded: were it let in, Rasa would see its text
         update = message_update(chat, text="我的快递到哪了", pad="x" * MAX_BODY_BYTES)
         body = json.dumps(update).encode()
@@ -366,8 +381,9 @@ def test_the_same_update_twice_reaches_rasa_once(server: ChannelServer, fake: Fa
         ('/affirm{"x": 1}', '／affirm{"x": 1}'),
     ],
 )
-def test_text_is_cleaned_and_only_start_and_help_are_commands(server: ChannelServer, fake: FakeTelegram, chat: int,
-                                                               typed: str, expected: str) -> None:
+def test_text_is_cleaned_and_only_start_and_help_are_commands(
+    server: ChannelServer, fake: FakeTelegram, chat: int, typed: str, expected: str
+) -> None:
     assert server.post(message_update(chat, text=typed)).status_code == 200
     (message,) = server.recorder.wait(1)
     assert message.text == expected
@@ -384,10 +400,22 @@ def test_group_chats_are_not_served(server: ChannelServer, fake: FakeTelegram, c
 
 
 def test_stickers_and_other_files_get_a_polite_reply(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
-    sticker = {"file_id": "st", "file_unique_id": "st", "type": "regular", "width": 512, "height": 512,
-               "is_animated": False, "is_video": False}
-    pdf = {"file_id": "doc-pdf", "file_unique_id": "d", "file_name": "invoice.pdf", "mime_type": "application/pdf",
-           "file_size": 2000}
+    sticker = {
+        "file_id": "st",
+        "file_unique_id": "st",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    pdf = {
+        "file_id": "doc-pdf",
+        "file_unique_id": "d",
+        "file_name": "invoice.pdf",
+        "mime_type": "application/pdf",
+        "file_size": 2000,
+    }
     server.post(message_update(chat, sticker=sticker))
     server.post(message_update(chat, document=pdf))
     wait_until(lambda: len(sent_texts(fake, chat)) == 2, what="two replies")
@@ -429,8 +457,13 @@ def test_photo_caption_is_the_text_and_image_documents_count_as_photos(
 ) -> None:
     chat = in_claim
     fake.add_file("doc-jpg", JPEG)
-    document = {"file_id": "doc-jpg", "file_unique_id": "dj", "file_name": "box.jpg", "mime_type": "image/jpeg",
-                "file_size": len(JPEG)}
+    document = {
+        "file_id": "doc-jpg",
+        "file_unique_id": "dj",
+        "file_name": "box.jpg",
+        "mime_type": "image/jpeg",
+        "file_size": len(JPEG),
+    }
     server.post(message_update(chat, document=document, caption="/restart 外箱压坏了"))
     (message,) = server.recorder.wait(1)
     assert message.text == "／restart 外箱压坏了"
@@ -450,8 +483,9 @@ def test_a_file_that_is_not_an_image_goes_to_rasa_as_an_error_code(
     assert not evidence_dir.exists() or not any(evidence_dir.rglob("*.jpg"))
 
 
-def test_oversize_photo_is_refused_before_any_download(server: ChannelServer, fake: FakeTelegram, in_claim: int,
-                                                       evidence_dir: Path) -> None:
+def test_oversize_photo_is_refused_before_any_download(
+    server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path
+) -> None:
     chat = in_claim
     fake.add_file("big-1", JPEG, size=MAX_IMAGE_BYTES + 1)
     fake.add_file("big-2", JPEG, size=MAX_IMAGE_BYTES * 2)
@@ -473,7 +507,12 @@ def evidence_files(evidence_dir: Path) -> list[Path]:
 
 @pytest.mark.parametrize("loops", [None, (), (FORM, None)], ids=["new-chat", "no-claim", "claim-ended"])
 def test_a_photo_outside_a_claim_is_never_downloaded_nor_stored(
-    server: ChannelServer, fake: FakeTelegram, agent: Agent, domain: Domain, chat: int, evidence_dir: Path,
+    server: ChannelServer,
+    fake: FakeTelegram,
+    agent: Agent,
+    domain: Domain,
+    chat: int,
+    evidence_dir: Path,
     loops: tuple[str | None, ...] | None,
 ) -> None:
     if loops is not None:
@@ -558,8 +597,9 @@ def test_buttons_are_an_inline_keyboard_and_a_tap_comes_back_as_the_payload(
 
 def test_forged_or_foreign_callback_data_is_refused(server: ChannelServer, fake: FakeTelegram, chat: int) -> None:
     async def offer(message: UserMessage) -> None:
-        await message.output_channel.send_text_with_buttons(message.sender_id, "确认吗？",
-                                                            [{"title": "是", "payload": "/affirm"}])
+        await message.output_channel.send_text_with_buttons(
+            message.sender_id, "确认吗？", [{"title": "是", "payload": "/affirm"}]
+        )
 
     server.recorder.respond = offer
     server.post(message_update(chat, text="确认"))
@@ -568,8 +608,12 @@ def test_forged_or_foreign_callback_data_is_refused(server: ChannelServer, fake:
     server.recorder.respond = None
 
     other_chat = next(_chat_ids)
-    forged = [(chat, "/restart"), (chat, genuine.replace("affirm", "restart")), (other_chat, genuine),
-              (chat, "k" + "A" * 16)]
+    forged = [
+        (chat, "/restart"),
+        (chat, genuine.replace("affirm", "restart")),
+        (other_chat, genuine),
+        (chat, "k" + "A" * 16),
+    ]
     for target, data in forged:
         server.post(callback_update(target, data))
     wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) == len(forged), what="the callback answers")
@@ -600,8 +644,11 @@ def test_agent_console_messages_go_out_through_the_registered_sender(fake: FakeT
         fake.reset()
         messages = [
             {"recipient_id": f"tg-{chat}", "text": "您好，我是客服李娜，正在为您处理。", "agent": "李娜"},
-            {"recipient_id": f"tg-{chat}", "text": "还需要别的帮助吗？",
-             "buttons": [{"title": "没有了", "payload": "/deny"}]},
+            {
+                "recipient_id": f"tg-{chat}",
+                "text": "还需要别的帮助吗？",
+                "buttons": [{"title": "没有了", "payload": "/deny"}],
+            },
             {"recipient_id": f"tg-{chat}", "image": "https://example.com/route.png"},
         ]
         console_side.run(senders.deliver("telegram", f"tg-{chat}", messages))
@@ -628,8 +675,9 @@ async def test_rate_limiter_paces_one_chat_but_not_different_chats() -> None:
 # --------------------------------------------------------------------------- secrets stay out of logs
 
 
-def test_the_token_never_appears_in_logs(server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path,
-                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_never_appears_in_logs(
+    server: ChannelServer, fake: FakeTelegram, in_claim: int, evidence_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     chat = in_claim
     caplog.set_level(logging.DEBUG)
     fake.add_file("log-photo", JPEG)
@@ -651,11 +699,14 @@ def test_the_token_never_appears_in_logs(server: ChannelServer, fake: FakeTelegr
 # --------------------------------------------------------------------------- Redis: several replicas
 
 
-def test_replicas_share_dedup_and_button_payloads_in_redis(fake: FakeTelegram, chat: int, redis_client: redis.Redis,
-                                                            redis_prefix: str) -> None:
+def test_replicas_share_dedup_and_button_payloads_in_redis(
+    fake: FakeTelegram, chat: int, redis_client: redis.Redis, redis_prefix: str
+) -> None:
     options = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
-    with ChannelServer(make_channel(fake, **options), Recorder()) as one, \
-            ChannelServer(make_channel(fake, **options), Recorder()) as two:
+    with (
+        ChannelServer(make_channel(fake, **options), Recorder()) as one,
+        ChannelServer(make_channel(fake, **options), Recorder()) as two,
+    ):
         fake.reset()
         update = message_update(chat, text="我要退款")
         assert one.post(update).status_code == 200
@@ -666,7 +717,8 @@ def test_replicas_share_dedup_and_button_payloads_in_redis(fake: FakeTelegram, c
 
         async def offer(message: UserMessage) -> None:
             await message.output_channel.send_text_with_buttons(
-                message.sender_id, "请选择", [{"title": "退款", "payload": LONG_PAYLOAD}])
+                message.sender_id, "请选择", [{"title": "退款", "payload": LONG_PAYLOAD}]
+            )
 
         one.recorder.respond = offer
         one.post(message_update(chat, text="延误补偿"))

@@ -7,7 +7,7 @@ from bot.text import MAX_MESSAGE_CHARS, detect_language, neutralise_command, pre
     ("raw", "expected"),
     [
         ("/restart", "／restart"),
-        ("  /greet{\"x\":1}", "／greet{\"x\":1}"),
+        ('  /greet{"x":1}', '／greet{"x":1}'),
         ("查一下 /restart", "查一下 /restart"),
         ("SF1234567890123", "SF1234567890123"),
     ],

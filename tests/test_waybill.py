@@ -20,8 +20,22 @@ from bot.waybill_intl import ISO_3166_ALPHA2, mod7, mod10, s10_check, sum_produc
 
 def test_carrier_codes():
     assert set(CARRIERS) == {
-        "SF", "JD", "YTO", "ZTO", "STO", "YUNDA", "EMS", "JT", "DEPPON", "CAINIAO", "YUNEXPRESS",
-        "S10", "UPS", "FEDEX", "DHL", "USPS",
+        "SF",
+        "JD",
+        "YTO",
+        "ZTO",
+        "STO",
+        "YUNDA",
+        "EMS",
+        "JT",
+        "DEPPON",
+        "CAINIAO",
+        "YUNEXPRESS",
+        "S10",
+        "UPS",
+        "FEDEX",
+        "DHL",
+        "USPS",
     }
 
 

@@ -258,9 +258,7 @@ def channel(serve: Callable[..., ChannelServer]) -> ChannelServer:
     return serve()
 
 
-def send_sentinel_and_wait(
-    channel: ChannelServer, fake: FakeWeChat, openid: str = OPENID, timeout: float = 5.0
-) -> str:
+def send_sentinel_and_wait(channel: ChannelServer, fake: FakeWeChat, openid: str = OPENID, timeout: float = 5.0) -> str:
     """Prove that whatever was sent before has been handled, so its absence can be asserted.
 
     Sends one genuine message (signed, and encrypted in safe mode) from ``openid`` and waits
@@ -415,16 +413,23 @@ def test_forged_stale_or_incomplete_post_is_refused(
     ("body", "status"),
     [
         pytest.param("<xml>" + "<Content>x</Content>" * 4000 + "</xml>", 413, id="oversized"),
-        pytest.param('<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>',
-                     400, id="doctype"),
+        pytest.param(
+            '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>',
+            400,
+            id="doctype",
+        ),
         pytest.param('<xml><!ENTITY a "b"></xml>', 400, id="entity"),
         pytest.param("<xml><ToUserName>gh</ToUserName><Content>", 400, id="malformed"),
         pytest.param("not xml at all", 400, id="not-xml"),
         pytest.param(b"<xml>\xff\xfe</xml>", 400, id="not-utf8"),
-        pytest.param("<xml><MsgType>text</MsgType><Content>no sender</Content><MsgId>1</MsgId></xml>", 400,
-                     id="no-sender"),
-        pytest.param(f"<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType><Content>x</Content></xml>",
-                     400, id="no-id"),
+        pytest.param(
+            "<xml><MsgType>text</MsgType><Content>no sender</Content><MsgId>1</MsgId></xml>", 400, id="no-sender"
+        ),
+        pytest.param(
+            f"<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType><Content>x</Content></xml>",
+            400,
+            id="no-id",
+        ),
     ],
 )
 def test_bad_bodies_are_refused(channel: ChannelServer, fake: FakeWeChat, body: str | bytes, status: int) -> None:
@@ -612,9 +617,7 @@ def test_buttons_become_numbered_options_answerable_by_number(channel: ChannelSe
     assert channel.received[2].text == "2"
 
 
-def test_buttons_by_number_in_redis(
-    serve: Callable[..., ChannelServer], fake: FakeWeChat, redis_prefix: str
-) -> None:
+def test_buttons_by_number_in_redis(serve: Callable[..., ChannelServer], fake: FakeWeChat, redis_prefix: str) -> None:
     first = serve(redis_url=REDIS_URL, redis_prefix=redis_prefix)
     second = serve(redis_url=REDIS_URL, redis_prefix=redis_prefix)
     first.post(text_xml("buttons please"))
@@ -625,8 +628,13 @@ def test_buttons_by_number_in_redis(
 
 
 def test_compose_numbers_buttons_across_a_turn() -> None:
-    text, payloads = compose([("第一条", []), ("选一个：", [{"title": "是", "payload": "/affirm"}]),
-                              ("再选：", [{"title": "否", "payload": "/deny"}, {"title": "1 外包装"}])])
+    text, payloads = compose(
+        [
+            ("第一条", []),
+            ("选一个：", [{"title": "是", "payload": "/affirm"}]),
+            ("再选：", [{"title": "否", "payload": "/deny"}, {"title": "1 外包装"}]),
+        ]
+    )
     assert text == "第一条\n\n选一个：\n1. 是\n\n再选：\n2. 否\n3. 1 外包装"
     assert payloads == ["/affirm", "/deny", "1 外包装"]
 
@@ -756,8 +764,9 @@ def test_from_credentials_expands_environment_variables(monkeypatch: pytest.Monk
     with pytest.raises(ValueError, match="app_secret"):
         WeChatInput.from_credentials({"app_id": APP_ID, "app_secret": "${TEST_WECHAT_UNSET}", "token": TOKEN})
     with pytest.raises(ValueError, match="encoding_aes_key"):
-        WeChatInput.from_credentials({"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN,
-                                      "encoding_aes_key": "short"})
+        WeChatInput.from_credentials(
+            {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "encoding_aes_key": "short"}
+        )
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])

@@ -87,12 +87,20 @@ def test_with_the_three_variables_it_verifies_and_serves(monkeypatch: pytest.Mon
 
 
 def test_settings_come_from_the_environment() -> None:
-    env = {**ENV, "WECHAT_ENCODING_AES_KEY": AES_KEY, "WECHAT_API_BASE_URL": "http://127.0.0.1:8081/",
-           "WECHAT_REDIS_URL": "redis://127.0.0.1:6379/0", "WECHAT_REDIS_PREFIX": "acme"}
+    env = {
+        **ENV,
+        "WECHAT_ENCODING_AES_KEY": AES_KEY,
+        "WECHAT_API_BASE_URL": "http://127.0.0.1:8081/",
+        "WECHAT_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "WECHAT_REDIS_PREFIX": "acme",
+    }
     settings = WeChatSettings.read(SHIPPED, env)
     assert settings is not None
     assert (settings.token, settings.app_id, settings.app_secret) == (
-        ENV["WECHAT_TOKEN"], ENV["WECHAT_APP_ID"], ENV["WECHAT_APP_SECRET"])
+        ENV["WECHAT_TOKEN"],
+        ENV["WECHAT_APP_ID"],
+        ENV["WECHAT_APP_SECRET"],
+    )
     assert settings.encoding_aes_key == AES_KEY and settings.api_base_url == "http://127.0.0.1:8081"
     assert settings.redis_url == "redis://127.0.0.1:6379/0" and settings.redis_prefix == "acme"
     for secret in (ENV["WECHAT_APP_SECRET"], ENV["WECHAT_TOKEN"], AES_KEY):

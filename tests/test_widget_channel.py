@@ -73,8 +73,14 @@ def test_only_our_ids_can_be_signed() -> None:
 
 @pytest.mark.parametrize(
     ("header", "token"),
-    [("Bearer abc.def", "abc.def"), ("bearer  abc ", "abc"), ("Basic abc", None), ("Bearer", None), (None, None),
-     ("", None)],
+    [
+        ("Bearer abc.def", "abc.def"),
+        ("bearer  abc ", "abc"),
+        ("Basic abc", None),
+        ("Bearer", None),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_bearer_header(header: str | None, token: str | None) -> None:
     assert bearer(header) == token
@@ -123,8 +129,10 @@ def test_origin_decisions(origin: str | None, host: str, decision: str) -> None:
 
 
 def test_cors_headers_only_for_listed_origins() -> None:
-    assert cors_headers("https://shop.example", ALLOWED) == {"Access-Control-Allow-Origin": "https://shop.example",
-                                                             "Vary": "Origin"}
+    assert cors_headers("https://shop.example", ALLOWED) == {
+        "Access-Control-Allow-Origin": "https://shop.example",
+        "Vary": "Origin",
+    }
     preflight = cors_headers("https://shop.example", ALLOWED, preflight=True)
     assert preflight is not None and "Authorization" in preflight["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in preflight  # the token is a header, never a cookie
@@ -139,8 +147,10 @@ def test_cors_headers_only_for_listed_origins() -> None:
         ({"text": "你好"}, ("你好", None)),
         ({"text": None}, ("", None)),
         ({"text": "", "attachments": []}, ("", None)),
-        ({"attachments": [{"kind": "image", "data": "AAAA"}]}, ("", {"attachments": [{"kind": "image",
-                                                                                        "data": "AAAA"}]})),
+        (
+            {"attachments": [{"kind": "image", "data": "AAAA"}]},
+            ("", {"attachments": [{"kind": "image", "data": "AAAA"}]}),
+        ),
     ],
 )
 def test_valid_messages(body: dict, expected: tuple) -> None:
@@ -149,8 +159,13 @@ def test_valid_messages(body: dict, expected: tuple) -> None:
 
 @pytest.mark.parametrize(
     ("body", "reason"),
-    [([], "JSON object"), ("hi", "JSON object"), ({"text": 3}, "'text'"), ({"text": "x" * 5000}, "at most"),
-     ({"attachments": "AAAA"}, "'attachments'")],
+    [
+        ([], "JSON object"),
+        ("hi", "JSON object"),
+        ({"text": 3}, "'text'"),
+        ({"text": "x" * 5000}, "at most"),
+        ({"attachments": "AAAA"}, "'attachments'"),
+    ],
 )
 def test_invalid_messages_say_why(body: object, reason: str) -> None:
     with pytest.raises(PayloadError, match=reason):
@@ -158,10 +173,19 @@ def test_invalid_messages_say_why(body: object, reason: str) -> None:
 
 
 def test_messages_in_widget_shape() -> None:
-    bot = to_widget({"recipient_id": "x", "text": "哪部分？", "buttons": [{"title": "外包装", "payload": "外包装"},
-                                                                          {"title": "bad"}]})
-    assert bot == {"from": "bot", "text": "哪部分？", "buttons": [{"title": "外包装", "payload": "外包装"}],
-                   "agent": None}
+    bot = to_widget(
+        {
+            "recipient_id": "x",
+            "text": "哪部分？",
+            "buttons": [{"title": "外包装", "payload": "外包装"}, {"title": "bad"}],
+        }
+    )
+    assert bot == {
+        "from": "bot",
+        "text": "哪部分？",
+        "buttons": [{"title": "外包装", "payload": "外包装"}],
+        "agent": None,
+    }
     assert to_widget({"text": "您好", "agent": "李客服"})["from"] == "agent"
 
 

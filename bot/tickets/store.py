@@ -597,9 +597,7 @@ class TicketStore:
         query = select(tickets).where(tickets.c.conversation_id == conversation_id)
         return self._query(query.order_by(tickets.c.created_at.desc(), tickets.c.id.desc()))
 
-    def find_unresolved(
-        self, conversation_id: str, type: TicketType | str, waybill: str | None
-    ) -> Ticket | None:
+    def find_unresolved(self, conversation_id: str, type: TicketType | str, waybill: str | None) -> Ticket | None:
         """Return the conversation's newest ticket of this type and waybill that is not resolved or closed."""
         wanted = TicketType(type)
         for ticket in self.for_conversation(conversation_id):
