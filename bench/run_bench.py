@@ -37,7 +37,7 @@ import anger_bench  # noqa: E402
 import quality_bench  # noqa: E402
 import wechat_ack_bench  # noqa: E402
 
-from tests.e2e_servers import free_port, wait_for  # noqa: E402
+from tests.support.e2e_servers import free_port, wait_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOOKUP_NUMBERS = ["SF1648547086646", "SF1873662042955", "SF1851694749757", "78606494905818", "RR708661423JP"]

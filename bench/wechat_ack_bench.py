@@ -28,8 +28,8 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 
 from connectors.wechat import WeChatInput  # noqa: E402
-from tests.fake_wechat import FakeWeChat  # noqa: E402
-from tests.test_wechat_channel import APP_ID, APP_SECRET, TOKEN, ChannelServer, signed, text_xml  # noqa: E402
+from tests.fakes.wechat import FakeWeChat  # noqa: E402
+from tests.support.wechat import APP_ID, APP_SECRET, TOKEN, ChannelServer, signed, text_xml  # noqa: E402
 
 CPU_MS_PER_MESSAGE = 20
 DIALOGUE_WAIT_S = 2.0
@@ -52,7 +52,7 @@ class BareRoute(ChannelServer):
     """The reference: a route that answers ``success`` and does nothing else."""
 
     def start(self) -> BareRoute:  # noqa: D102
-        from tests.fake_wechat import free_port
+        from tests.support.e2e_servers import free_port
 
         app = Sanic(f"bare_{id(self)}", configure_logging=False)
 

@@ -57,7 +57,8 @@ without a token the channel is off and its webhook answers 503.
 
 The bot token and the webhook secret never reach the logs: python-telegram-bot and
 httpx log request URLs (which hold the token) and ``InvalidToken`` quotes it, so every
-log record of the process goes through :class:`SecretRedactor` when it is created.
+log record of the process goes through :class:`connectors.log_redaction.SecretRedactor` when it is
+created.
 
 Command line (same environment variables)::
 
@@ -96,10 +97,13 @@ from telegram import (
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.common.kv import KeyValueStore, MemoryStore, RedisStore, first_delivery
+from bot.common.text_split import split_text, utf16_units
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT, claim_open, store_photos
+from connectors.log_redaction import protect_secrets
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
 from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, throttle
 from connectors.telegram_cli import delete_webhook, main, poll, set_webhook
@@ -110,21 +114,17 @@ from connectors.telegram_support import (
     ENV_VARS,
     MAX_BODY_BYTES,
     MAX_RETRY_AFTER_SECONDS,
+    MAX_TEXT_UNITS,
     SECRET_HEADER,
     UNSUPPORTED_REPLY,
     ButtonCodec,
-    KeyValueStore,
-    MemoryStore,
     RateLimiter,
-    RedisStore,
     TelegramConfig,
     _bilingual,
     _chat_id,
     _ChatLocks,
     pick_photo,
-    protect_secrets,
     retry_seconds,
-    split_text,
     telegram_text,
 )
 
@@ -149,7 +149,7 @@ class TelegramOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text (several messages if it is longer than Telegram allows)."""
-        for part in split_text(text):
+        for part in split_text(text, MAX_TEXT_UNITS, utf16_units):
             await self._deliver(recipient_id, "sendMessage", _send_message(part))
 
     async def send_text_with_buttons(
@@ -158,7 +158,7 @@ class TelegramOutput(OutputChannel):
         """Send text with Rasa buttons as an inline keyboard under its last part."""
         chat = _chat_id(recipient_id)
         markup = await self._channel.keyboard(chat, buttons) if chat is not None else None
-        parts = split_text(text or "") or [BUTTONS_PROMPT]
+        parts = split_text(text or "", MAX_TEXT_UNITS, utf16_units) or [BUTTONS_PROMPT]
         for index, part in enumerate(parts):
             reply_markup = markup if index == len(parts) - 1 else None
             await self._deliver(recipient_id, "sendMessage", _send_message(part, reply_markup=reply_markup))
@@ -299,7 +299,7 @@ class TelegramInput(InputChannel):
         if self._ready and self.application is not None:
             await self.application.shutdown()
             self._ready = False
-        await self._store.close()
+        await self._store.aclose()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """Routes: ``GET /`` health check and ``POST /webhook`` for Telegram updates."""
@@ -320,6 +320,10 @@ class TelegramInput(InputChannel):
             await self.close()
 
         return hook
+
+    async def _first_delivery(self, update_id: int) -> bool:
+        """Whether this is the first delivery of an update (a store failure lets it through)."""
+        return await first_delivery(self._store, f"update:{update_id}", DEDUP_TTL_SECONDS, self.name())
 
     async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self.config is None:
@@ -353,7 +357,7 @@ class TelegramInput(InputChannel):
         except Exception as exc:
             logger.info("telegram: rejected a malformed update (%s)", type(exc).__name__)
             return response.json({"error": "malformed update"}, status=400)
-        if not await self._store.add(f"update:{update_id}", "1", DEDUP_TTL_SECONDS):
+        if not await self._first_delivery(update_id):
             logger.info("telegram: update delivered again, ignored")
             return response.json({"ok": True})
         chat = _private_chat_of(update)
@@ -520,7 +524,7 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "TelegramInput", "TelegramOutput", "TelegramConfig", "RateLimiter", "ButtonCodec", "MemoryStore", "RedisStore",
-    "KeyValueStore", "BUTTON_EXPIRED", "BUTTONS_PROMPT", "DEDUP_TTL_SECONDS", "ENV_VARS", "MAX_BODY_BYTES",
+    "TelegramInput", "TelegramOutput", "TelegramConfig", "RateLimiter", "ButtonCodec", "BUTTON_EXPIRED",
+    "BUTTONS_PROMPT", "DEDUP_TTL_SECONDS", "ENV_VARS", "MAX_BODY_BYTES",
     "MAX_RETRY_AFTER_SECONDS", "SECRET_HEADER", "UNSUPPORTED_REPLY", "main", "poll", "set_webhook", "delete_webhook",
 ]  # fmt: skip

@@ -19,14 +19,13 @@ from typing import Sequence
 import httpx
 from telegram.error import RetryAfter, TelegramError
 
+from connectors.log_redaction import REDACTOR, protect_secrets
 from connectors.telegram_support import (
     ALLOWED_UPDATES,
     ENV_VARS,
-    REDACTOR,
     SECRET_HEADER,
     WEBHOOK_PATH,
     TelegramConfig,
-    protect_secrets,
     retry_seconds,
 )
 

@@ -1,4 +1,4 @@
-"""Telegram channel support: log redaction, configuration, shared state (dedup, buttons, rate limits), helpers.
+"""Telegram channel support: configuration, shared state (buttons, rate limits), helpers.
 
 Split out of :mod:`connectors.telegram`, which holds the channel itself.
 """
@@ -14,14 +14,13 @@ import logging
 import os
 import re
 import secrets
-import threading
 import time
 import urllib.parse
 import warnings
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, AsyncIterator, Callable, Mapping, Protocol, Sequence
+from typing import Any, AsyncIterator, Callable, Mapping, Sequence
 
 from telegram import (
     Bot,
@@ -30,6 +29,7 @@ from telegram import (
 from telegram.error import RetryAfter
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.common.kv import KeyValueStore, StoreUnavailable
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
 from bot.text import prepare_customer_text
 from connectors.senders import TELEGRAM_PREFIX
@@ -77,87 +77,6 @@ _UNEXPANDED = re.compile(r"\$\{[^}]*\}")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s|$)")
 _INLINE, _KEYED = "p", "k"
 _TAG_CHARS = 11  # base64url of an 8-byte HMAC tag
-REDACTED = "<redacted>"
-_FROZEN_LOGGERS = ("telegram", "httpx", "httpcore", "connectors.telegram")
-
-
-# --------------------------------------------------------------------------- logging
-
-
-class SecretRedactor(logging.Filter):
-    """A logging filter that replaces registered secrets with ``<redacted>``; it drops nothing.
-
-    :func:`protect_secrets` applies it to every record when the record is created (a log
-    record factory), so it covers every logger (``httpx``, ``telegram.*``, ours) and every
-    handler, including ones added later. Records of those libraries' loggers are formatted
-    there and then (their arguments may change after the call). It may also be attached
-    to handlers directly.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: tuple[str, ...] = ()
-
-    def add(self, secret: str) -> None:
-        """Start redacting ``secret`` (strings shorter than 8 characters are ignored)."""
-        if len(secret) >= 8 and secret not in self._secrets:
-            self._secrets = tuple(sorted({*self._secrets, secret}, key=len, reverse=True))
-
-    def redact(self, text: str) -> str:
-        """Return ``text`` with every registered secret replaced."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the record's message, traceback and stack in place; always keep it."""
-        if not self._secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it to the handler to report
-            return True
-        redacted = self.redact(message)
-        if redacted != message or record.name.startswith(_FROZEN_LOGGERS):
-            # frozen: python-telegram-bot logs a result dict, then adds the file URL (with the
-            # token) to that same dict; formatting it later would show the token
-            record.msg, record.args = redacted, None
-        if record.exc_info and not record.exc_text:
-            text = logging.Formatter().formatException(record.exc_info)
-            if self.redact(text) != text:
-                record.exc_text = self.redact(text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-REDACTOR = SecretRedactor()
-_factory_lock = threading.Lock()
-_factory_installed = False
-
-
-def protect_secrets(*values: str) -> None:
-    """Keep ``values`` out of every log record of this process from now on.
-
-    Args:
-        values: Secrets (the bot token, its secret part, the webhook secret).
-    """
-    global _factory_installed
-    for value in values:
-        REDACTOR.add(value)
-    with _factory_lock:
-        if _factory_installed:
-            return
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            REDACTOR.filter(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-        _factory_installed = True
 
 
 # --------------------------------------------------------------------------- configuration
@@ -260,99 +179,6 @@ class TelegramConfig:
 # --------------------------------------------------------------------------- shared state
 
 
-class KeyValueStore(Protocol):
-    """Expiring keys: the in-process store, or Redis when several replicas share the work."""
-
-    async def add(self, key: str, value: str, ttl: int) -> bool:
-        """Set ``key`` unless it exists; ``True`` when it was set (or the store failed)."""
-
-    async def get(self, key: str) -> str | None:
-        """The value of ``key``, or ``None`` (missing, expired, or the store failed)."""
-
-    async def close(self) -> None:
-        """Release connections."""
-
-
-class MemoryStore:
-    """:class:`KeyValueStore` in this process, bounded to ``max_items`` keys."""
-
-    def __init__(self, max_items: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
-        """An empty store."""
-        self._items: dict[str, tuple[float, str]] = {}
-        self._max_items = max_items
-        self._clock = clock
-
-    async def add(self, key: str, value: str, ttl: int) -> bool:
-        """Set ``key`` unless it exists and has not expired."""
-        now = self._clock()
-        current = self._items.get(key)
-        if current is not None and current[0] > now:
-            return False
-        self._items.pop(key, None)
-        self._items[key] = (now + ttl, value)
-        if len(self._items) > self._max_items:
-            self._prune(now)
-        return True
-
-    async def get(self, key: str) -> str | None:
-        """The value of ``key`` if it has not expired."""
-        current = self._items.get(key)
-        if current is None or current[0] <= self._clock():
-            return None
-        return current[1]
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, (expires, _) in self._items.items() if expires <= now]:
-            del self._items[key]
-        excess = len(self._items) - int(self._max_items * 0.9)
-        for key in list(self._items)[: max(excess, 0)]:  # oldest first
-            del self._items[key]
-
-
-class RedisStore:
-    """:class:`KeyValueStore` in Redis (``SET NX EX``); errors are logged and fail open."""
-
-    def __init__(self, url: str, prefix: str) -> None:
-        """A store under ``<prefix>:``; it connects on first use."""
-        self._url = url
-        self.prefix = prefix
-        self._client: Any = None
-
-    def _redis(self) -> Any:
-        if self._client is None:
-            import redis.asyncio
-
-            self._client = redis.asyncio.Redis.from_url(
-                self._url, socket_connect_timeout=2, socket_timeout=2, decode_responses=True
-            )
-        return self._client
-
-    async def add(self, key: str, value: str, ttl: int) -> bool:
-        """``SET key value NX EX ttl``; if Redis fails, ``True`` (handle rather than lose)."""
-        try:
-            return bool(await self._redis().set(f"{self.prefix}:{key}", value, nx=True, ex=ttl))
-        except Exception as exc:  # redis.RedisError, OSError: keep serving customers
-            logger.warning("telegram: Redis unavailable (%s), going on without it", type(exc).__name__)
-            return True
-
-    async def get(self, key: str) -> str | None:
-        """``GET key``; ``None`` if Redis fails."""
-        try:
-            return await self._redis().get(f"{self.prefix}:{key}")
-        except Exception as exc:
-            logger.warning("telegram: Redis unavailable (%s)", type(exc).__name__)
-            return None
-
-    async def close(self) -> None:
-        """Close the connection pool."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-
 class ButtonCodec:
     """Rasa button payloads to ``callback_data`` and back, unforgeable and within 64 bytes.
 
@@ -361,7 +187,7 @@ class ButtonCodec:
     to the chat. Anything else (forged, expired, another chat's) decodes to ``None``.
     """
 
-    def __init__(self, secret: str, store: KeyValueStore, ttl: int = BUTTON_TTL_SECONDS) -> None:
+    def __init__(self, secret: str, store: KeyValueStore, ttl: float = BUTTON_TTL_SECONDS) -> None:
         """A codec whose tags are keyed by ``secret`` (the webhook secret)."""
         self._key = hmac.new(secret.encode(), b"telegram-button-payload", hashlib.sha256).digest()
         self._store = store
@@ -377,7 +203,10 @@ class ButtonCodec:
         if len(inline.encode("utf-8")) <= CALLBACK_DATA_MAX_BYTES:
             return inline
         key = secrets.token_urlsafe(12)
-        await self._store.add(f"button:{key}", json.dumps({"chat": chat_id, "payload": payload}), self._ttl)
+        try:
+            await self._store.add(f"button:{key}", json.dumps({"chat": chat_id, "payload": payload}), self._ttl)
+        except StoreUnavailable as exc:  # the button is still shown; tapping it says it expired
+            logger.warning("telegram: could not keep a button payload: %s", exc)
         return f"{_KEYED}{key}"
 
     async def decode(self, chat_id: int, data: str) -> str | None:
@@ -386,7 +215,11 @@ class ButtonCodec:
             tag, payload = data[1 : 1 + _TAG_CHARS], data[1 + _TAG_CHARS :]
             return payload if hmac.compare_digest(tag, self._tag(chat_id, payload)) else None
         if data.startswith(_KEYED) and re.fullmatch(r"[A-Za-z0-9_-]{16}", data[1:]):
-            stored = await self._store.get(f"button:{data[1:]}")
+            try:
+                stored = await self._store.get(f"button:{data[1:]}")
+            except StoreUnavailable as exc:  # answered like an expired button
+                logger.warning("telegram: could not read a button payload: %s", exc)
+                return None
             try:
                 item = json.loads(stored) if stored else None
             except ValueError:
@@ -473,30 +306,6 @@ def telegram_text(raw: str | None) -> str:
     if match and match.group(1).lower() in COMMAND_INTENTS:
         return COMMAND_INTENTS[match.group(1).lower()]
     return prepare_customer_text(raw)
-
-
-def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
-    """Cut ``text`` into messages of at most ``limit`` UTF-16 code units (Telegram's measure).
-
-    Args:
-        text: Text to send.
-        limit: Units per message.
-
-    Returns:
-        The non-blank parts, in order.
-    """
-    parts: list[str] = []
-    current: list[str] = []
-    units = 0
-    for ch in text:
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if units + width > limit:
-            parts.append("".join(current))
-            current, units = [], 0
-        current.append(ch)
-        units += width
-    parts.append("".join(current))
-    return [part for part in parts if part.strip()]
 
 
 def pick_photo(sizes: Sequence[PhotoSize], max_bytes: int = MAX_IMAGE_BYTES) -> PhotoSize | None:

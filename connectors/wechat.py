@@ -66,6 +66,7 @@ from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
+from bot.common.kv import KeyValueStore, StoreUnavailable, first_delivery, open_store
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceStore, store_from_env
 from bot.text import prepare_customer_text
 from connectors import senders
@@ -74,11 +75,9 @@ from connectors.rest import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_t
 from connectors.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, native_id, throttle
 from connectors.wechat_api import (
     DEFAULT_API_BASE_URL,
-    KeyValueStore,
     MediaTooLarge,
     WeChatApi,
     WeChatError,
-    store_for,
 )
 from connectors.wechat_config import OFF_MESSAGE, WeChatOff, WeChatSettings
 
@@ -173,24 +172,24 @@ class ButtonMemory:
         ttl_seconds: How long options stay answerable.
     """
 
-    def __init__(self, store: KeyValueStore, prefix: str, ttl_seconds: int = BUTTON_TTL_SECONDS) -> None:
+    def __init__(self, store: KeyValueStore, prefix: str, ttl_seconds: float = BUTTON_TTL_SECONDS) -> None:
         self._store = store
         self._prefix = prefix
-        self._ttl_ms = ttl_seconds * 1000
+        self._ttl = ttl_seconds
 
     async def remember(self, openid: str, payloads: Sequence[str]) -> None:
         """Keep the options just sent (replacing older ones)."""
         try:
-            await self._store.set(f"{self._prefix}:{openid}", "\x1f".join(payloads), self._ttl_ms)
-        except Exception as exc:  # options then only work by their text
-            logger.warning("wechat: could not keep buttons (%s)", type(exc).__name__)
+            await self._store.set(f"{self._prefix}:{openid}", "\x1f".join(payloads), self._ttl)
+        except StoreUnavailable as exc:  # options then only work by their text
+            logger.warning("wechat: could not keep buttons (%s)", exc)
 
     async def take(self, openid: str) -> list[str]:
         """The options shown last, removed: they answer the customer's next message only."""
         try:
             value = await self._store.pop(f"{self._prefix}:{openid}")
-        except Exception as exc:
-            logger.warning("wechat: could not read buttons (%s)", type(exc).__name__)
+        except StoreUnavailable as exc:
+            logger.warning("wechat: could not read buttons (%s)", exc)
             return []
         return value.split("\x1f") if value else []
 
@@ -381,17 +380,10 @@ class WeChatInput(InputChannel):
         self.app_id = app_id
         self._token = token
         self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
-        self.store = store_for(redis_url)
-        self.api = WeChatApi(
-            app_id,
-            app_secret,
-            self.store,
-            base_url=api_base_url,
-            key_prefix=redis_prefix,
-            max_media_bytes=max_media_bytes,
-        )
-        self.buttons = ButtonMemory(self.store, f"{redis_prefix}:buttons:{app_id}")
-        self._seen_prefix = f"{redis_prefix}:seen:{app_id}"
+        self.store = open_store(redis_url, redis_prefix)
+        self.api = WeChatApi(app_id, app_secret, self.store, base_url=api_base_url, max_media_bytes=max_media_bytes)
+        self.buttons = ButtonMemory(self.store, f"buttons:{app_id}")
+        self._seen_prefix = f"seen:{app_id}"
         self.menu = {str(key): str(text) for key, text in (menu or {}).items()}
         self._clock = clock
         self._evidence: EvidenceStore | None = None
@@ -580,11 +572,7 @@ class WeChatInput(InputChannel):
 
     async def _first_delivery(self, key: str) -> bool:
         """Whether this is the first delivery of a message (a store failure lets it through)."""
-        try:
-            return await self.store.add(f"{self._seen_prefix}:{key}", "1", DEDUP_TTL_SECONDS * 1000)
-        except Exception as exc:
-            logger.error("wechat: de-duplication store unavailable (%s): processing anyway", type(exc).__name__)
-            return True
+        return await first_delivery(self.store, f"{self._seen_prefix}:{key}", DEDUP_TTL_SECONDS, self.name())
 
     def _spawn(self, openid: str, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background after the customer's previous message is done."""

@@ -1,10 +1,9 @@
 """Outbound side of the WeChat Official Account channel: the API client and the state it shares.
 
-* :class:`MemoryStore` and :class:`RedisStore` are two small key-value stores with expiry
-  (``SET NX PX`` semantics). The channel keeps in them what several replicas must agree on:
-  the message ids already seen (de-duplication), the access token, the lock that lets one
-  replica at a time refresh it, and the last buttons shown to each customer. Without
-  ``redis_url`` everything stays in this process (one Rasa server only).
+* The channel keeps what several replicas must agree on in :mod:`bot.common.kv` (Redis, or
+  this process without ``redis_url``): the message ids already seen (de-duplication), the
+  access token, the lock that lets one replica at a time refresh it, and the last buttons
+  shown to each customer.
 * :class:`WeChatApi` talks to ``api.weixin.qq.com`` (or a fake, via ``base_url``) with
   ``httpx.AsyncClient`` and a timeout on every call: the access token
   (``GET /cgi-bin/token``), customer-service text messages (客服消息,
@@ -17,7 +16,8 @@ refreshes it once and retries. 45015 (the customer wrote more than 48 hours ago)
 45009/45047 (quota) are logged and the message is dropped.
 
 Logs never carry the app secret, access tokens, message text or openids (only a short
-hash); httpx's own request log line is redacted as well.
+hash): :func:`connectors.log_redaction.protect_secrets` redacts the secret and every
+``access_token=`` parameter (httpx's own request log line included).
 """
 
 from __future__ import annotations
@@ -25,18 +25,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import secrets
-import threading
 import time
 import weakref
-from typing import Any, Callable, Protocol
+from typing import Any
 
 import httpx
-import redis
-import redis.asyncio
 
+from bot.common.kv import KeyValueStore, StoreUnavailable
+from bot.common.text_split import split_text, utf8_bytes
 from bot.evidence import MAX_IMAGE_BYTES
+from connectors.log_redaction import protect_secrets
 from connectors.rest import sender_tag
 
 logger = logging.getLogger(__name__)
@@ -51,11 +50,9 @@ QUOTA_ERRORS = frozenset({45009, 45047})
 MAX_TEXT_BYTES = 2000
 """Longest text (UTF-8 bytes) sent in one customer-service message; longer texts are split."""
 TOKEN_MARGIN_SECONDS = 300
-REFRESH_LOCK_MS = 10_000
+REFRESH_LOCK_SECONDS = 10.0
 LOCK_WAIT_SECONDS = 5.0
 MEDIA_DEADLINE_SECONDS = 20.0
-
-_SECRET_PARAMS = re.compile(r"((?:access_token|secret)=)[^&\s\"']+")
 
 
 class WeChatError(Exception):
@@ -78,219 +75,6 @@ class MediaTooLarge(WeChatError):
     """A media download went over the size cap."""
 
 
-class KeyValueStore(Protocol):
-    """The few key-value operations the channel needs, with expiry in milliseconds."""
-
-    async def get(self, key: str) -> str | None:
-        """The value, or ``None`` when absent or expired."""
-
-    async def set(self, key: str, value: str, ttl_ms: int) -> None:
-        """Store a value that expires after ``ttl_ms``."""
-
-    async def add(self, key: str, value: str, ttl_ms: int) -> bool:
-        """Store a value only if the key is absent (``SET NX PX``); whether it was stored."""
-
-    async def pop(self, key: str) -> str | None:
-        """Read and delete a value in one step."""
-
-    async def delete(self, key: str, only_if: str | None = None) -> None:
-        """Delete a key; with ``only_if``, only while it still holds that value."""
-
-    async def aclose(self) -> None:
-        """Release connections."""
-
-
-class MemoryStore:
-    """In-process :class:`KeyValueStore` (one Rasa server, or tests).
-
-    Args:
-        max_keys: Beyond this many keys, expired ones are dropped, then the oldest.
-        clock: Monotonic seconds (injectable for tests).
-    """
-
-    def __init__(self, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._items: dict[str, tuple[str, float]] = {}
-        self._max_keys = max_keys
-        self._clock = clock
-        self._lock = threading.Lock()
-
-    def _live(self, key: str, now: float) -> str | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[1] <= now:
-            del self._items[key]
-            return None
-        return item[0]
-
-    def _put(self, key: str, value: str, ttl_ms: int, now: float) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (value, now + ttl_ms / 1000)
-        if len(self._items) > self._max_keys:
-            for stale in [k for k, (_, expires) in self._items.items() if expires <= now]:
-                del self._items[stale]
-            while len(self._items) > self._max_keys:
-                del self._items[next(iter(self._items))]
-
-    async def get(self, key: str) -> str | None:
-        """The value, or ``None`` when absent or expired."""
-        with self._lock:
-            return self._live(key, self._clock())
-
-    async def set(self, key: str, value: str, ttl_ms: int) -> None:
-        """Store a value that expires after ``ttl_ms``."""
-        with self._lock:
-            self._put(key, value, ttl_ms, self._clock())
-
-    async def add(self, key: str, value: str, ttl_ms: int) -> bool:
-        """Store a value only if the key is absent; whether it was stored."""
-        with self._lock:
-            now = self._clock()
-            if self._live(key, now) is not None:
-                return False
-            self._put(key, value, ttl_ms, now)
-            return True
-
-    async def pop(self, key: str) -> str | None:
-        """Read and delete a value in one step."""
-        with self._lock:
-            value = self._live(key, self._clock())
-            self._items.pop(key, None)
-            return value
-
-    async def delete(self, key: str, only_if: str | None = None) -> None:
-        """Delete a key; with ``only_if``, only while it still holds that value."""
-        with self._lock:
-            if only_if is None or self._live(key, self._clock()) == only_if:
-                self._items.pop(key, None)
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
-
-
-_DELETE_IF_EQUAL = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-class RedisStore:
-    """:class:`KeyValueStore` on Redis, shared by every replica (``redis.asyncio``).
-
-    One client per event loop, created on first use (nothing connects at construction).
-
-    Args:
-        url: e.g. ``redis://127.0.0.1:6379/0``.
-        timeout: Socket connect and read timeout in seconds.
-    """
-
-    def __init__(self, url: str, timeout: float = 2.0) -> None:
-        self._url = url
-        self._timeout = timeout
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _client(self) -> redis.asyncio.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = redis.asyncio.from_url(
-                self._url,
-                socket_timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
-                decode_responses=True,
-            )
-            self._clients[loop] = client
-        return client
-
-    async def get(self, key: str) -> str | None:
-        """The value, or ``None`` when absent or expired."""
-        return await self._client().get(key)
-
-    async def set(self, key: str, value: str, ttl_ms: int) -> None:
-        """Store a value that expires after ``ttl_ms``."""
-        await self._client().set(key, value, px=max(1, ttl_ms))
-
-    async def add(self, key: str, value: str, ttl_ms: int) -> bool:
-        """``SET key value NX PX ttl``; whether it was stored."""
-        return bool(await self._client().set(key, value, px=max(1, ttl_ms), nx=True))
-
-    async def pop(self, key: str) -> str | None:
-        """``GET`` and ``DEL`` in one transaction."""
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.delete(key)
-            value, _ = await pipe.execute()
-        return value
-
-    async def delete(self, key: str, only_if: str | None = None) -> None:
-        """Delete a key; with ``only_if``, only while it still holds that value (a Lua script)."""
-        if only_if is None:
-            await self._client().delete(key)
-        else:
-            await self._client().eval(_DELETE_IF_EQUAL, 1, key, only_if)
-
-    async def aclose(self) -> None:
-        """Close the client of the running loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
-            await client.connection_pool.disconnect()  # from_url pools are not closed by close() in redis 4.6
-
-
-def store_for(redis_url: str | None) -> KeyValueStore:
-    """A :class:`RedisStore` when ``redis_url`` is set, else a :class:`MemoryStore`."""
-    return RedisStore(redis_url) if redis_url else MemoryStore()
-
-
-class _RedactSecrets(logging.Filter):
-    """Hide ``access_token=`` and ``secret=`` values in httpx's "HTTP Request: GET <url>" lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        if "token=" in message or "secret=" in message:
-            record.msg, record.args = _SECRET_PARAMS.sub(r"\1***", message), None
-        return True
-
-
-def _redact_httpx_logs() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactSecrets) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactSecrets())
-
-
-def split_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> list[str]:
-    """Cut a text into pieces of at most ``max_bytes`` UTF-8 bytes, at line breaks where possible.
-
-    Args:
-        text: The reply.
-        max_bytes: Largest piece.
-
-    Returns:
-        The non-empty pieces, in order.
-    """
-    if len(text.encode("utf-8")) <= max_bytes:
-        return [text] if text.strip() else []
-    chunks: list[str] = []
-    start, size, last_break = 0, 0, -1
-    for index, char in enumerate(text):
-        width = len(char.encode("utf-8"))
-        if size + width > max_bytes:
-            end = last_break + 1 if last_break >= start else index
-            chunks.append(text[start:end])
-            start, last_break = end, -1
-            size = len(text[start:index].encode("utf-8"))
-        size += width
-        if char == "\n":
-            last_break = index
-    chunks.append(text[start:])
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
-
-
 def _errcode(reply: dict[str, Any]) -> int:
     code = reply.get("errcode", 0)
     try:
@@ -305,9 +89,8 @@ class WeChatApi:
     Args:
         app_id: The Official Account's AppID.
         app_secret: Its AppSecret (never logged).
-        store: Where the access token and its refresh lock live.
+        store: Where the access token and its refresh lock live (``token:<app id>``, ``token-lock:<app id>``).
         base_url: API root, ``https://api.weixin.qq.com`` unless testing.
-        key_prefix: Prefix of the store keys.
         timeout: Timeout of each HTTP call, in seconds.
         max_media_bytes: Largest media download accepted.
         lock_wait: How long a replica waits for another one's token refresh, in seconds.
@@ -320,7 +103,6 @@ class WeChatApi:
         store: KeyValueStore,
         *,
         base_url: str = DEFAULT_API_BASE_URL,
-        key_prefix: str = "wechat",
         timeout: float = 5.0,
         max_media_bytes: int = MAX_IMAGE_BYTES,
         lock_wait: float = LOCK_WAIT_SECONDS,
@@ -329,15 +111,15 @@ class WeChatApi:
         self._secret = app_secret
         self.store = store
         self.base_url = base_url.rstrip("/")
-        self._token_key = f"{key_prefix}:token:{app_id}"
-        self._lock_key = f"{key_prefix}:token-lock:{app_id}"
+        self._token_key = f"token:{app_id}"
+        self._lock_key = f"token-lock:{app_id}"
         self._timeout = timeout
         self._max_media_bytes = max_media_bytes
         self._lock_wait = lock_wait
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
-        _redact_httpx_logs()
+        protect_secrets(app_secret)
 
     def __repr__(self) -> str:
         return f"WeChatApi(app_id={self.app_id!r}, base_url={self.base_url!r})"
@@ -379,14 +161,14 @@ class WeChatApi:
                 if token and token != rejected:
                     return token
                 holder = secrets.token_hex(8)
-                if await self.store.add(self._lock_key, holder, REFRESH_LOCK_MS):
+                if await self.store.add(self._lock_key, holder, REFRESH_LOCK_SECONDS):
                     try:
                         token = await self.store.get(self._token_key)
                         if token and token != rejected:
                             return token
                         token, expires_in = await self._fetch_token()
                         ttl = max(60, expires_in - TOKEN_MARGIN_SECONDS)
-                        await self.store.set(self._token_key, token, ttl * 1000)
+                        await self.store.set(self._token_key, token, ttl)
                         return token
                     finally:
                         await self.store.delete(self._lock_key, only_if=holder)
@@ -396,8 +178,8 @@ class WeChatApi:
                     token = await self.store.get(self._token_key)
                     if token and token != rejected:
                         return token
-        except redis.RedisError as exc:
-            raise WeChatError(f"token store unavailable ({type(exc).__name__})") from None
+        except StoreUnavailable as exc:  # no blind refreshes: each would invalidate the other replicas' token
+            raise WeChatError(f"token store unavailable ({exc})") from None
         raise WeChatError("timed out waiting for another replica's token refresh")
 
     async def _fetch_token(self) -> tuple[str, int]:
@@ -457,7 +239,7 @@ class WeChatApi:
         Returns:
             Whether every piece was accepted.
         """
-        for piece in split_text(content):
+        for piece in split_text(content, MAX_TEXT_BYTES, utf8_bytes):
             payload = {"touser": openid, "msgtype": "text", "text": {"content": piece}}
             try:
                 await self._call("POST", "/cgi-bin/message/custom/send", payload)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.pg_support import PG_HOST, PG_PORT, pg_admin
-from tests.redis_support import connect_redis
+from tests.support.pg_server import PG_HOST, PG_PORT, pg_admin
+from tests.support.redis_server import connect_redis
 
 
 @pytest.fixture(scope="module")

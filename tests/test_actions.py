@@ -34,7 +34,7 @@ from bot.tickets import TicketStatus, TicketStore, TicketType
 from bot.tracking.demo import DemoProvider
 from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import Kuaidi100Provider
-from tests.fakes import SlowUpstream
+from tests.fakes.tracking import SlowUpstream
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)

@@ -9,7 +9,7 @@ import pytest
 
 from bot import anger_lexicon as lex
 from bot.anger import DEFAULT, REASON_ORDER, AngerConfig, AngerResult, conversation_score, normalise, score
-from tests.shared_data import SHARED_DATA, require
+from tests.support.shared_data import SHARED_DATA, require
 
 ROOT = Path(__file__).resolve().parents[1]
 SMP2020_DEV = SHARED_DATA / "smp2020-ewect" / "dev.tsv"

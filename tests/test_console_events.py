@@ -11,7 +11,7 @@ import pytest
 from bot.handoff_queue import InMemoryHandoffQueue
 from connectors import live, senders
 from connectors.events import ConsoleEventBroker
-from tests.redis_support import REDIS_URL, connect_redis
+from tests.support.redis_server import REDIS_URL, connect_redis
 
 
 @pytest.fixture(autouse=True)

@@ -20,15 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e_servers import ROOT, Servers
-from tests.fake_telegram import FakeTelegram, small_jpeg
-from tests.fake_wechat import FakeWeChat
-from tests.test_e2e_handoff import CONSOLE, create_agent, login
-from tests.test_telegram_channel import SECRET as TG_SECRET
-from tests.test_telegram_channel import TOKEN as TG_TOKEN
-from tests.test_telegram_channel import message_update, photo_size
-from tests.test_wechat_channel import APP_ID, APP_SECRET, OPENID, signed, text_xml, xml
-from tests.test_wechat_channel import TOKEN as WX_TOKEN
+from tests.fakes.telegram import FakeTelegram, small_jpeg
+from tests.fakes.wechat import FakeWeChat
+from tests.support.console import CONSOLE, create_agent, login
+from tests.support.e2e_servers import ROOT, Servers
+from tests.support.telegram import SECRET as TG_SECRET
+from tests.support.telegram import TOKEN as TG_TOKEN
+from tests.support.telegram import message_update, photo_size
+from tests.support.wechat import APP_ID, APP_SECRET, OPENID, signed, text_xml, xml
+from tests.support.wechat import TOKEN as WX_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -19,9 +19,9 @@ import yaml
 from PIL import Image
 
 from bot.tickets import TicketStore, TicketType
-from tests.e2e_servers import ROOT, Servers
-from tests.test_e2e_handoff import CONSOLE, create_agent, login
-from tests.test_evidence import GPS_MARK, jpeg_with_gps, png_with_metadata
+from tests.support.console import CONSOLE, create_agent, login
+from tests.support.e2e_servers import ROOT, Servers
+from tests.support.images import GPS_MARK, jpeg_with_gps, png_with_metadata
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,7 @@ the audit shows who looked), phones are masked in the queue, customer HTML stays
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +18,10 @@ import httpx
 import pytest
 
 from bot.tickets import TicketStatus, TicketStore, TicketType
-from tests.e2e_servers import ROOT, Servers
+from tests.support.console import CONSOLE, PASSWORD, create_agent, login
+from tests.support.e2e_servers import ROOT, Servers
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-CONSOLE = "/webhooks/console"
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +38,6 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         yield running
     finally:
         running.stop()
-
-
-def create_agent(servers: Servers, username: str, display: str, *extra: str) -> None:
-    env = {**os.environ, "AGENTS_DB_URL": f"sqlite:///{servers.workdir / 'tickets.db'}", "AGENT_PASSWORD": PASSWORD,
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot.agents_cli", "create", username, "--name", display, *extra],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-
-
-def login(servers: Servers, username: str) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=servers.base, timeout=30, follow_redirects=False)
-    page = client.get(f"{CONSOLE}/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    done = client.post(f"{CONSOLE}/login", data={"username": username, "password": PASSWORD, "csrf": csrf})
-    assert done.status_code == 302 and done.headers["location"].endswith("/queue"), done.text
-    queue_page = client.get(f"{CONSOLE}/queue")
-    token = re.search(r'name="csrf" content="([^"]+)"', queue_page.text).group(1)
-    return client, token
 
 
 def poll(servers: Servers, sender: str) -> list[dict]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.e2e_servers import ROOT, Servers
+from tests.support.e2e_servers import ROOT, Servers
 
 pytestmark = pytest.mark.e2e
 

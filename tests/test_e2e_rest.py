@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_servers import ROOT, Servers, http
-from tests.fakes import SlowUpstream
+from tests.fakes.tracking import SlowUpstream
+from tests.support.e2e_servers import ROOT, Servers, http
 
 pytestmark = pytest.mark.e2e
 

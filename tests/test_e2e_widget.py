@@ -18,8 +18,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e_servers import ROOT, Servers
-from tests.test_e2e_handoff import CONSOLE, create_agent, login
+from tests.support.console import CONSOLE, create_agent, login
+from tests.support.e2e_servers import ROOT, Servers
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import ExifTags, Image, PngImagePlugin
+from PIL import ExifTags, Image
 
 from bot.evidence import (
     ERROR_CODES,
@@ -22,50 +22,13 @@ from bot.evidence import (
     decode_attachments,
     store_from_env,
 )
-
-GPS_MARK = "31.2304N-GPS-SECRET"
+from tests.support.images import GPS_MARK, encode_image, jpeg_with_gps, png_with_metadata, webp_with_metadata
 
 
 def _noisy(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
     rnd = random.Random(7)
     bands = len(mode)
     return Image.frombytes(mode, size, bytes(rnd.randrange(256) for _ in range(size[0] * size[1] * bands)))
-
-
-def _exif(orientation: int = 1) -> Image.Exif:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = orientation
-    exif[ExifTags.Base.Make] = "PhoneCo"
-    exif[ExifTags.Base.ImageDescription] = GPS_MARK
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (31.0, 13.0, 49.0)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
-    gps[ExifTags.GPS.GPSLongitude] = (121.0, 28.0, 25.0)
-    return exif
-
-
-def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format=fmt, **params)
-    return out.getvalue()
-
-
-def jpeg_with_gps(orientation: int = 1, size: tuple[int, int] = (40, 20)) -> bytes:
-    # Left half red, right half blue: orientation is checkable from pixels.
-    image = Image.new("RGB", size, (0, 0, 255))
-    image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))
-    return _encode(image, "JPEG", exif=_exif(orientation), quality=95, xmp=f"<x>{GPS_MARK}</x>".encode())
-
-
-def png_with_metadata() -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Comment", GPS_MARK)
-    return _encode(Image.new("RGBA", (30, 20), (10, 200, 10, 128)), "PNG", pnginfo=info, exif=_exif())
-
-
-def webp_with_metadata() -> bytes:
-    return _encode(Image.new("RGB", (30, 20), (200, 10, 10)), "WEBP", exif=_exif(), quality=90)
 
 
 def png_with_header(width: int, height: int) -> bytes:
@@ -149,7 +112,7 @@ def test_exif_orientation_applied(orientation: int, size: tuple[int, int], top_l
 
 
 def test_jpeg_reencoded_at_quality_90_and_fits_in_rgb() -> None:
-    cmyk = _encode(_noisy((32, 32), "CMYK"), "JPEG")
+    cmyk = encode_image(_noisy((32, 32), "CMYK"), "JPEG")
     checked = check_image(cmyk)
     assert _reopen(checked).mode == "RGB"
     assert checked.format == "JPEG"
@@ -169,17 +132,17 @@ def test_claimed_name_and_mime_are_irrelevant() -> None:
 
 
 def _truncated_jpeg() -> bytes:
-    data = _encode(_noisy((64, 64)), "JPEG", quality=95)
+    data = encode_image(_noisy((64, 64)), "JPEG", quality=95)
     return data[: len(data) * 6 // 10]
 
 
 def _truncated_png() -> bytes:
-    data = _encode(_noisy((64, 64)), "PNG")
+    data = encode_image(_noisy((64, 64)), "PNG")
     return data[: len(data) // 2]
 
 
 def _corrupt_png_crc() -> bytes:
-    data = bytearray(_encode(_noisy((16, 16)), "PNG"))
+    data = bytearray(encode_image(_noisy((16, 16)), "PNG"))
     data[40] ^= 0xFF  # inside IDAT
     return bytes(data)
 
@@ -191,9 +154,9 @@ def _corrupt_png_crc() -> bytes:
         (b"Dear courier, my parcel arrived broken.\n", "not_an_image", {}),  # text file renamed .jpg
         (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "not_an_image", {}),  # sent as image/png
         (b"%PDF-1.7\n", "not_an_image", {}),
-        (_encode(Image.new("RGB", (8, 8)), "GIF"), "unsupported_type", {}),
-        (_encode(Image.new("RGB", (8, 8)), "BMP"), "unsupported_type", {}),
-        (_encode(Image.new("RGB", (8, 8)), "TIFF"), "unsupported_type", {}),
+        (encode_image(Image.new("RGB", (8, 8)), "GIF"), "unsupported_type", {}),
+        (encode_image(Image.new("RGB", (8, 8)), "BMP"), "unsupported_type", {}),
+        (encode_image(Image.new("RGB", (8, 8)), "TIFF"), "unsupported_type", {}),
         (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "unsupported_type", {}),
         (b"\xff\xd8\xff", "corrupt", {}),
         (_truncated_jpeg(), "corrupt", {}),
@@ -201,7 +164,7 @@ def _corrupt_png_crc() -> bytes:
         (_corrupt_png_crc(), "corrupt", {}),
         (b"RIFF\x10\x00\x00\x00WEBPVP8 garbage!", "corrupt", {}),
         (jpeg_with_gps(), "too_large", {"max_bytes": 100}),
-        (_encode(Image.new("RGB", (200, 200)), "PNG"), "too_many_pixels", {"max_pixels": 10_000}),
+        (encode_image(Image.new("RGB", (200, 200)), "PNG"), "too_many_pixels", {"max_pixels": 10_000}),
         (png_with_header(8_000, 8_000), "too_many_pixels", {}),  # 64 MP: over our 40 MP limit
         (png_with_header(100_000, 100_000), "too_many_pixels", {}),  # 10 GP: Pillow's own bomb guard
     ],

@@ -24,7 +24,7 @@ from bot.handoff_queue import (
     RedisHandoffQueue,
     queue_from_env,
 )
-from tests.redis_support import REDIS_HOST, REDIS_PORT, connect_redis
+from tests.support.redis_server import REDIS_HOST, REDIS_PORT, connect_redis
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 BEIJING = timezone(timedelta(hours=8))

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from bot.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter, limiter_from_env, retry_after
-from tests.redis_support import REDIS_URL
+from tests.support.redis_server import REDIS_URL
 
 
 class Clock:

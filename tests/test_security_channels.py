@@ -12,8 +12,8 @@
   real Redis; expired conversations are resumed and their customers told
   (``connectors/handoff_expiry.py``); with a full queue the bot keeps serving.
 
-Telegram and WeChat are the fake servers of ``tests/fake_telegram.py`` and
-``tests/fake_wechat.py`` over real HTTP; the channels run on a real Sanic server; Rasa is
+Telegram and WeChat are the fake servers of ``tests/fakes/telegram.py`` and
+``tests/fakes/wechat.py`` over real HTTP; the channels run on a real Sanic server; Rasa is
 replaced at the process boundary by a recorder (or, for the sweep, a real ``Agent`` with
 Rasa's in-memory tracker and lock stores). Redis tests use the real Redis on
 127.0.0.1:6379 with their own prefix and FAIL when it is down.
@@ -68,11 +68,11 @@ from connectors.handoff_expiry import install, resume_refused, schedule_refused,
 from connectors.senders import TOO_FAST_REPLY, TOO_MANY_PHOTOS_REPLY
 from connectors.telegram import SECRET_HEADER, TelegramInput
 from connectors.wechat import WeChatInput
-from tests.fake_telegram import FakeTelegram, small_jpeg
-from tests.fake_wechat import FakeWeChat
-from tests.redis_support import REDIS_URL, connect_redis
-from tests.sanic_server import BlueprintServer
-from tests.test_telegram_channel import claim_agent, claim_tracker, serve_agent
+from tests.fakes.telegram import FakeTelegram, small_jpeg
+from tests.fakes.wechat import FakeWeChat
+from tests.support.claims import claim_agent, claim_tracker, serve_agent
+from tests.support.redis_server import REDIS_URL, connect_redis
+from tests.support.sanic_server import BlueprintServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TG_TOKEN = "424242424:AAE-security_Token-0123456789abcdef"

@@ -51,7 +51,7 @@ from connectors import console, live
 from connectors.console import AgentConsoleInput
 from connectors.console_actions import Services
 from connectors.events import ConsoleEventBroker
-from tests.sanic_server import BlueprintServer
+from tests.support.sanic_server import BlueprintServer
 
 PASSWORD = "correct horse battery"
 CONSOLE = "/webhooks/console"

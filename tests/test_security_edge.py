@@ -47,8 +47,8 @@ from connectors.metadata import MALFORMED, MetadataError, clean_metadata
 from connectors.rest import ApiKey, CustomerRestInput, load_api_keys, match_key
 from connectors.server_limits import install
 from connectors.widget import WebWidgetInput
-from tests.redis_support import REDIS_URL
-from tests.sanic_server import BlueprintServer
+from tests.support.redis_server import REDIS_URL
+from tests.support.sanic_server import BlueprintServer
 
 KEY_A = "a" * 32
 KEY_B = "b" * 32

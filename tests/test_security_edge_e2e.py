@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from bot.limits import limits
-from tests.e2e_servers import ROOT, Servers, http
+from tests.support.e2e_servers import ROOT, Servers, http
 
 pytestmark = pytest.mark.e2e
 

@@ -1,12 +1,12 @@
 """The Telegram channel over real HTTP on both sides.
 
-Telegram is ``tests/fake_telegram.py`` (aiohttp on a free port). The channel's blueprint
+Telegram is ``tests/fakes/telegram.py`` (aiohttp on a free port). The channel's blueprint
 runs on a real Sanic server in its own thread and loop; ``on_new_message`` is a recorder
 standing in for Rasa at the process boundary: it keeps each ``UserMessage`` and answers
 through ``message.output_channel``. Photos are taken only inside a damage claim, which the
 channel reads from the Rasa server's ``app.ctx.agent``: here a real Rasa ``Agent`` with the
 project's domain and Rasa's in-memory tracker store, holding the trackers a test sets up
-(:func:`claim_tracker`). The Redis tests use the real Redis on 127.0.0.1:6379
+(:func:`tests.support.claims.claim_tracker`). The Redis tests use the real Redis on 127.0.0.1:6379
 with their own key prefix and FAIL (never skip) when it is down.
 """
 
@@ -29,11 +29,7 @@ import pytest
 import redis
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from actions.claims import FORM
@@ -52,17 +48,16 @@ from connectors.telegram import (
     main,
     poll,
 )
-from tests.fake_telegram import FakeTelegram, small_jpeg
-from tests.redis_support import REDIS_URL
-from tests.sanic_server import BlueprintServer
+from tests.fakes.telegram import FakeTelegram, small_jpeg
+from tests.support import ROOT
+from tests.support.claims import claim_agent, claim_tracker, serve_agent
+from tests.support.redis_server import REDIS_URL
+from tests.support.sanic_server import BlueprintServer
+from tests.support.telegram import SECRET, TOKEN, callback_update, message_update, photo_size
 
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123456789:AAE-test_Token-0123456789abcdefghij"
 BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
-SECRET = "webhook-secret-" + "a1b2c3d4e5f6a7b8"
 JPEG = small_jpeg()
 
-_update_ids = itertools.count(1)
 _chat_ids = itertools.count(5001)
 
 
@@ -131,70 +126,10 @@ class ChannelServer(BlueprintServer):
         return self.call(coro)
 
 
-def claim_agent(domain: Domain) -> Agent:
-    """A real Rasa ``Agent`` with an in-memory tracker store: what Rasa's server keeps in ``app.ctx.agent``."""
-    return Agent(domain=domain, tracker_store=InMemoryTrackerStore(domain), lock_store=InMemoryLockStore())
-
-
-def claim_tracker(domain: Domain, sender_id: str, *loops: str | None) -> DialogueStateTracker:
-    """A conversation that said something, then had each of ``loops`` as its active loop in turn.
-
-    ``claim_tracker(d, s, FORM)`` is inside the damage claim form; ``(d, s, FORM, None)`` is a
-    claim that has ended; ``(d, s)`` a conversation that never had one.
-    """
-    tracker = DialogueStateTracker(sender_id, domain.slots)
-    tracker.update(UserUttered("我的包裹压坏了", {"name": "report_damage"}))
-    for loop in loops:
-        tracker.update(ActiveLoop(loop))
-    return tracker
-
-
-def serve_agent(server: BlueprintServer, agent: Agent) -> None:
-    """Put ``agent`` where Rasa's server keeps it (``app.ctx.agent`` of the app serving the channel)."""
-    server._server.app.ctx.agent = agent
-
-
 def make_channel(fake: FakeTelegram, token: str = TOKEN, **extra: str) -> TelegramInput:
     channel = TelegramInput.from_credentials({"token": token, "secret_token": SECRET, "base_url": fake.url, **extra})
     assert isinstance(channel, TelegramInput)
     return channel
-
-
-def user(chat: int) -> dict[str, Any]:
-    return {"id": chat, "is_bot": False, "first_name": "顾客", "language_code": "zh-hans"}
-
-
-def message_update(chat: int, chat_type: str = "private", **content: Any) -> dict[str, Any]:
-    chat_obj: dict[str, Any] = {"id": chat, "type": chat_type, "first_name": "顾客"}
-    if chat_type != "private":
-        chat_obj = {"id": chat, "type": chat_type, "title": "group"}
-    message = {"message_id": next(_update_ids), "date": int(time.time()), "chat": chat_obj, "from": user(chat)}
-    return {"update_id": next(_update_ids), "message": {**message, **content}}
-
-
-def photo_size(file_id: str, width: int, height: int, size: int | None) -> dict[str, Any]:
-    item: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": width, "height": height}
-    if size is not None:
-        item["file_size"] = size
-    return item
-
-
-def callback_update(chat: int, data: str) -> dict[str, Any]:
-    bot_message = {
-        "message_id": 1,
-        "date": int(time.time()),
-        "chat": {"id": chat, "type": "private", "first_name": "顾客"},
-        "from": {"id": 123456789, "is_bot": True, "first_name": "Test Bot"},
-        "text": "请选择",
-    }
-    query = {
-        "id": f"cb-{next(_update_ids)}",
-        "from": user(chat),
-        "chat_instance": "ci-1",
-        "data": data,
-        "message": bot_message,
-    }
-    return {"update_id": next(_update_ids), "callback_query": query}
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -14,7 +14,7 @@ import pytest
 
 from bot.waybill import carriers_for, find_waybills, normalise
 from bot.waybill_intl import S10_COUNTRIES
-from tests.shared_data import SHARED_DATA, require
+from tests.support.shared_data import SHARED_DATA, require
 
 COURIERS = require(SHARED_DATA / "tracking_number_data" / "couriers", "carrier check-digit vectors", module=True)
 CODES = {"ups": "UPS", "fedex": "FEDEX", "dhl": "DHL", "usps": "USPS", "s10": "S10"}

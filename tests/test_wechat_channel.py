@@ -3,7 +3,7 @@
 WeChat's servers are played by the test: callbacks are signed (and, in safe mode,
 encrypted with ``wechatpy.crypto.WeChatCrypto``) exactly as WeChat does, and posted to
 the channel's blueprint served by a real Sanic server on a free port in its own thread.
-The WeChat API the channel calls back is ``tests/fake_wechat.py`` (aiohttp, real HTTP).
+The WeChat API the channel calls back is ``tests/fakes/wechat.py`` (aiohttp, real HTTP).
 Rasa is replaced at the process boundary only: ``on_new_message`` records the
 ``UserMessage`` and answers through ``message.output_channel`` as Rasa would. Photos are
 taken only inside a damage claim, which the channel reads from the Rasa server's
@@ -17,18 +17,15 @@ The Redis tests use the real Redis on 127.0.0.1:6379 with their own key prefix
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
@@ -37,6 +34,7 @@ from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
 from actions.claims import FORM
+from bot.common.kv import MemoryStore, RedisStore
 from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY
@@ -49,143 +47,27 @@ from connectors.wechat import (
     compose,
     parse_xml,
 )
-from connectors.wechat_api import MemoryStore, RedisStore, WeChatApi, split_text
-from tests.fake_wechat import FakeWeChat, free_port, sample_jpeg
-from tests.redis_support import REDIS_URL, connect_redis
-from tests.test_telegram_channel import ROOT, claim_agent, claim_tracker
+from connectors.wechat_api import WeChatApi
+from tests.fakes.wechat import FakeWeChat, sample_jpeg
+from tests.support import ROOT
+from tests.support.claims import claim_agent
+from tests.support.e2e_servers import free_port
+from tests.support.redis_server import REDIS_URL, connect_redis
+from tests.support.wechat import (
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    OPENID,
+    TOKEN,
+    ChannelServer,
+    encrypted,
+    sign,
+    signed,
+    text_xml,
+    xml,
+)
 
-APP_ID = "wx5f3a9c1e2b7d4a60"
-APP_SECRET = "9b1e4c7a2f6d8e0b3a5c7e9f1d2b4c6e"
-TOKEN = "cbTok3nForTests"
-AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
-ACCOUNT = "gh_7a1b2c3d4e5f"
-OPENID = "oX9kE5tYq2Lw8Rz3Nc6Vb1Mh4Ja0"
 OTHER = "oX9kE5tYq2Lw8Rz3Nc6Vb1Mh4Jb7"
-BUTTONS = [
-    {"title": "继续等待", "payload": "继续等待"},
-    {"title": "优先派送", "payload": '/choose_delay_option{"delay_option": "priority"}'},
-    {"title": "3 改到网点自取", "payload": "网点自取"},
-]
-
-
-# --- WeChat's side of the callback -----------------------------------------------------------
-
-
-def sign(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-
-
-def signed(timestamp: int | None = None, token: str = TOKEN, **extra: str) -> dict[str, str]:
-    """The query WeChat adds to a callback URL."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = str(secrets.randbelow(10**9))
-    return {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
-
-
-def xml(openid: str = OPENID, created: int | None = None, **fields: Any) -> str:
-    """A callback body shaped like WeChat's (strings in CDATA, numbers bare)."""
-    items = {"ToUserName": ACCOUNT, "FromUserName": openid, "CreateTime": created or int(time.time()), **fields}
-    inner = "".join(
-        f"<{k}>{v}</{k}>" if isinstance(v, int) else f"<{k}><![CDATA[{v}]]></{k}>" for k, v in items.items()
-    )
-    return f"<xml>{inner}</xml>"
-
-
-def text_xml(content: str, msg_id: int | None = None, openid: str = OPENID) -> str:
-    return xml(openid, MsgType="text", Content=content, MsgId=msg_id or secrets.randbelow(10**16))
-
-
-def encrypted(plain: str, **extra: str) -> tuple[dict[str, str], str]:
-    """Query and body of a safe-mode callback, built with wechatpy like WeChat builds them."""
-    query = signed(**extra)
-    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
-    out = parse_xml(crypto.encrypt_message(plain, query["nonce"], query["timestamp"]))
-    query.update(encrypt_type="aes", msg_signature=out["MsgSignature"], openid=OPENID)
-    body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{out['Encrypt']}]]></Encrypt></xml>"
-    return query, body
-
-
-# --- the channel, served for real ---------------------------------------------------------------
-
-
-class ChannelServer:
-    """The channel's blueprint on a real Sanic server in a thread; ``on_new_message`` stands in for Rasa."""
-
-    def __init__(self, channel: WeChatInput, agent: Agent | None = None) -> None:
-        self.channel = channel
-        self.agent = agent
-        self.received: list[UserMessage] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="wechat-channel", daemon=True)
-        self.url = ""
-        self._server: Any = None
-        self.http = httpx.Client(timeout=10)
-
-    async def on_new_message(self, message: UserMessage) -> None:
-        self.received.append(message)
-        out = message.output_channel
-        if message.text == "boom":
-            raise RuntimeError("the dialogue engine failed")
-        if message.text == "buttons please":
-            await out.send_text_with_buttons(message.sender_id, "您的包裹晚了，您希望：", [dict(b) for b in BUTTONS])
-        elif message.text != "silence":
-            await out.send_text_message(message.sender_id, f"收到：{message.text}")
-
-    def start(self) -> ChannelServer:
-        app = Sanic(f"wechat_test_{secrets.token_hex(4)}", configure_logging=False)
-        app.blueprint(self.channel.blueprint(self.on_new_message), url_prefix="/webhooks/wechat")
-        if self.agent is not None:
-            app.ctx.agent = self.agent  # where Rasa's server keeps it
-        port = free_port()
-        self.thread.start()
-
-        async def boot() -> Any:
-            server = await app.create_server("127.0.0.1", port, return_asyncio_server=True, access_log=False)
-            await server.startup()  # create_server already listens: the handlers are finalised here
-            await server.before_start()
-            await server.after_start()
-            return server
-
-        self._server = self.call(boot())
-        self.url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
-        return self
-
-    def call(self, coroutine: Any, timeout: float = 10) -> Any:
-        """Run a coroutine on the server's loop (where the channel lives) and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.http.close()
-
-        async def shutdown() -> None:  # the channel's listeners finish its tasks and close its clients
-            await self._server.before_stop()
-            await self._server.close()
-            for connection in list(self._server.connections):
-                connection.close_if_idle()
-            await self._server.after_stop()
-
-        self.call(shutdown())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    def post(self, body: str | bytes, query: dict[str, str] | None = None) -> httpx.Response:
-        return self.http.post(self.url, params=signed() if query is None else query, content=body)
-
-    def get(self, query: dict[str, str]) -> httpx.Response:
-        return self.http.get(self.url, params=query)
-
-    def set_loops(self, openid: str, *loops: str | None) -> None:
-        """Give ``openid``'s conversation these active loops in turn (``FORM``: inside a damage claim)."""
-        assert self.agent is not None
-        tracker = claim_tracker(self.agent.domain, f"wx-{openid}", *loops)
-        self.call(self.agent.tracker_store.save(tracker))
-
-    def wait_received(self, count: int, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.received) < count:
-            time.sleep(0.02)
-        assert len(self.received) >= count, f"{len(self.received)} messages reached Rasa, expected {count}"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -705,14 +587,6 @@ def test_output_channel_for_rasa_apis_sends_at_once(channel: ChannelServer, fake
     assert fake.texts() == ["您的工单有新进展", "https://example.com/p.jpg"]
 
 
-def test_long_replies_are_split_under_the_byte_limit() -> None:
-    text = "\n".join(f"第{n}行：包裹已到达转运中心，正在分拣。" for n in range(200))
-    pieces = split_text(text)
-    assert len(pieces) > 1
-    assert all(len(p.encode()) <= 2000 for p in pieces)
-    assert "\n".join(pieces) == text
-
-
 def test_secrets_and_text_never_logged(
     serve: Callable[..., ChannelServer], fake: FakeWeChat, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -731,7 +605,7 @@ def test_secrets_and_text_never_logged(
     # conversation ids at DEBUG on every turn whatever the channel does: only the channel's records count
     ours = [r for r in caplog.records if "/webhooks/wechat/" not in r.getMessage() and not r.name.startswith("rasa.")]
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in ours)
-    assert "fetched a new access token" in logged and "access_token=***" in logged  # logging did happen
+    assert "fetched a new access token" in logged and "access_token=<redacted>" in logged  # logging did happen
     for secret in [APP_SECRET, TOKEN, AES_KEY, OPENID, "13912342846", "北京朝阳", sentinel, *fake.issued]:
         assert secret not in logged, f"{secret[:6]}… leaked into the logs"
 
@@ -774,11 +648,11 @@ async def test_one_token_refresh_at_a_time(fake: FakeWeChat, backend: str, reque
     fake.token_delay = 0.2
     if backend == "redis":
         prefix = request.getfixturevalue("redis_prefix")
-        stores = [RedisStore(REDIS_URL) for _ in range(4)]  # four replicas
+        stores = [RedisStore(REDIS_URL, prefix) for _ in range(4)]  # four replicas
     else:
-        prefix, shared = "memory", MemoryStore()
+        shared = MemoryStore()
         stores = [shared] * 4
-    apis = [WeChatApi(APP_ID, APP_SECRET, store, base_url=fake.url, key_prefix=prefix) for store in stores]
+    apis = [WeChatApi(APP_ID, APP_SECRET, store, base_url=fake.url) for store in stores]
     try:
         tokens = await asyncio.gather(*(api.access_token() for api in apis for _ in range(3)))
         assert fake.token_calls == 1 and set(tokens) == {fake.issued[-1]}

@@ -19,7 +19,7 @@ from rasa.shared.utils.io import read_config_file
 
 from connectors.wechat import WeChatInput
 from connectors.wechat_config import ENV_VARS, OFF_LOG_INTERVAL_SECONDS, WeChatOff, WeChatSettings
-from tests.sanic_server import BlueprintServer
+from tests.support.sanic_server import BlueprintServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = read_config_file(str(ROOT / "credentials.yml"))["connectors.wechat.WeChatInput"]

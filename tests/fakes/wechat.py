@@ -17,7 +17,6 @@ import asyncio
 import io
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -25,6 +24,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 from PIL import Image
+
+from tests.support.e2e_servers import free_port
 
 ERRMSG = {
     40001: "invalid credential, access_token is invalid or not latest",
@@ -35,13 +36,6 @@ ERRMSG = {
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
 }
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sample_jpeg(width: int = 64, height: int = 48) -> bytes:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.support import ROOT
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def in_ci() -> bool:
@@ -30,7 +32,7 @@ def require(path: Path, group: str, *, module: bool = False) -> Path:
     """
     if path.exists():
         return path
-    where = os.path.relpath(path, Path(__file__).resolve().parents[1])
+    where = os.path.relpath(path, ROOT)
     if in_ci():
         pytest.fail(f"{group}: {where} not found, and CI=true needs ../shared beside the clone", pytrace=False)
     pytest.skip(f"{group}: skipped, {where} not found", allow_module_level=module)

@@ -1,4 +1,4 @@
-"""Fake upstream servers for tests: real HTTP on 127.0.0.1, on their own thread."""
+"""A fake tracking aggregator (Kuaidi100's URL) that never answers in time: real HTTP on 127.0.0.1, own thread."""
 
 from __future__ import annotations
 
