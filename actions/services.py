@@ -7,19 +7,16 @@ import time.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Callable
 
 from bot.messages import now_in_china
 from bot.outlets import OutletDirectory
-from bot.policy import DEFAULT_POLICY_PATH, Policy
+from bot.policy import Policy
+from bot.settings import reset_settings, settings
 from bot.tickets import TicketStore
 from bot.tickets import store_from_env as tickets_from_env
 from bot.tracking import TrackingProvider, provider_from_env
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _provider: TrackingProvider | None = None
 _outlets: OutletDirectory | None = None
@@ -40,8 +37,7 @@ def outlets() -> OutletDirectory:
     """The outlet directory (``OUTLETS_FILE``, default ``fixtures/outlets.yml``)."""
     global _outlets
     if _outlets is None:
-        path = os.environ.get("OUTLETS_FILE") or str(PROJECT_ROOT / "fixtures" / "outlets.yml")
-        _outlets = OutletDirectory.from_yaml(path)
+        _outlets = OutletDirectory.from_yaml(settings().outlets_file)
     return _outlets
 
 
@@ -57,7 +53,7 @@ def policy() -> Policy:
     """The service policy (``POLICY_FILE``, default ``policy/policy.yml``)."""
     global _policy
     if _policy is None:
-        _policy = Policy.load(os.environ.get("POLICY_FILE") or DEFAULT_POLICY_PATH)
+        _policy = Policy.load(settings().policy_file)
     return _policy
 
 
@@ -103,3 +99,4 @@ def reset() -> None:
     _clock = now_in_china
     _tickets = None
     _policy = None
+    reset_settings()

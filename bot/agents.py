@@ -21,7 +21,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import threading
@@ -38,8 +37,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from bot.settings import Settings
 from bot.tickets.models import ensure_utc
-from bot.tickets.store import PROJECT_ROOT, UTCDateTime
+from bot.tickets.store import UTCDateTime
 
 USERNAME_RE = re.compile(r"[a-z0-9._-]{3,64}")
 MIN_PASSWORD_LENGTH = 10
@@ -515,14 +515,9 @@ def _owner_only(path: Path) -> None:
         pass
 
 
-def store_from_env(env: Mapping[str, str] = os.environ) -> AgentStore:
+def store_from_env(env: Mapping[str, str] | None = None) -> AgentStore:
     """Return the store ``AGENTS_DB_URL``, else ``TICKETS_DB_URL``, else ``<project>/var/tickets.db`` names.
 
     No database work happens here.
     """
-    url = (
-        (env.get("AGENTS_DB_URL") or "").strip()
-        or (env.get("TICKETS_DB_URL") or "").strip()
-        or f"sqlite:///{PROJECT_ROOT / 'var' / 'tickets.db'}"
-    )
-    return AgentStore(url)
+    return AgentStore(Settings.from_env(env).agents_db_url)

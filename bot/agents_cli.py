@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from typing import Mapping, Sequence, TextIO
 
 from bot.agents import ROLES, AgentStore, store_from_env
+from bot.settings import Settings
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -68,14 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_password(env: Mapping[str, str] = os.environ) -> str:
+def read_password(env: Mapping[str, str] | None = None) -> str:
     """Return ``$AGENT_PASSWORD`` if set, else the password typed twice at a ``getpass`` prompt.
 
     Raises:
         ValueError: The two entries differ, or no password could be read.
     """
-    if PASSWORD_ENV in env:
-        return env[PASSWORD_ENV]
+    given = Settings.from_env(env).agent_password
+    if given is not None:
+        return given
     try:
         first = getpass.getpass("Password: ")
         again = getpass.getpass("Repeat password: ")

@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot import anger
+from bot.settings import PROJECT_ROOT
 
 FORMAT: Final = 1
 """Version of the saved model's layout; :meth:`AngerModel.from_dict` refuses any other."""
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 TRAINING_DATA: Final = PROJECT_ROOT / "data" / "anger" / "train.tsv"
 """The project's own labelled messages, the only data the model is trained on."""
 FEATURE_CODE: Final = tuple(PROJECT_ROOT / "bot" / name for name in ("anger.py", "anger_lexicon.py", "anger_model.py"))

@@ -34,7 +34,8 @@ from typing import BinaryIO, Mapping
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bot.settings import Settings
+
 """Relative ``EVIDENCE_DIR`` values are resolved against the project root."""
 
 DEFAULT_EVIDENCE_DIR = "var/evidence"
@@ -484,16 +485,17 @@ class EvidenceStore:
         return path.open("rb")
 
 
-def store_from_env(env: Mapping[str, str] = os.environ) -> EvidenceStore:
+def store_from_env(env: Mapping[str, str] | None = None) -> EvidenceStore:
     """Build the evidence store from ``EVIDENCE_DIR`` (default ``var/evidence``).
 
     A relative path is taken from the project root. Nothing is created here.
 
     Args:
-        env: Environment variables (default: ``os.environ``).
+        env: Environment variables (default: the process's), read by
+            :meth:`bot.settings.Settings.from_env`.
 
     Returns:
         The store.
     """
-    root = Path(env.get("EVIDENCE_DIR") or DEFAULT_EVIDENCE_DIR).expanduser()
-    return EvidenceStore(root if root.is_absolute() else PROJECT_ROOT / root)
+    configured = Settings.from_env(env)
+    return EvidenceStore(configured.project_path(configured.evidence_dir))

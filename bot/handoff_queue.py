@@ -38,7 +38,6 @@ Environment (:func:`queue_from_env`):
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -48,6 +47,7 @@ from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 import redis
 
 from bot.limits import limits
+from bot.settings import Settings
 
 LEVELS = (1, 2, 3)
 DEFAULT_PREFIX = "lcs"
@@ -627,18 +627,19 @@ class RedisHandoffQueue:
         return _from_fields(self._requeue(keys=self._keys(conversation_id), args=[conversation_id, agent, now]))
 
 
-def queue_from_env(env: Mapping[str, str] = os.environ) -> HandoffQueue:
+def queue_from_env(env: Mapping[str, str] | None = None) -> HandoffQueue:
     """Build the handoff queue the environment asks for; nothing connects yet.
 
     The cap and the expiry are ``handoff.max_waiting`` and ``handoff.waiting_expiry_minutes``
     of the limits file (:func:`bot.limits.limits`).
 
     Args:
-        env: Environment variables (default ``os.environ``); reads ``HANDOFF_REDIS_URL`` and
-            ``HANDOFF_REDIS_PREFIX``.
+        env: Environment variables (default: the process's), read by
+            :meth:`bot.settings.Settings.from_env`: ``HANDOFF_REDIS_URL`` (else ``REDIS_URL``)
+            and ``HANDOFF_REDIS_PREFIX``.
 
     Returns:
-        A :class:`RedisHandoffQueue` if ``HANDOFF_REDIS_URL`` is set, else an
+        A :class:`RedisHandoffQueue` if ``HANDOFF_REDIS_URL`` or ``REDIS_URL`` is set, else an
         :class:`InMemoryHandoffQueue`.
 
     Raises:
@@ -650,9 +651,10 @@ def queue_from_env(env: Mapping[str, str] = os.environ) -> HandoffQueue:
     if not isinstance(cap, int):
         raise ValueError(f"handoff.max_waiting must be a whole number, got {cap!r}")
     expiry = timedelta(minutes=configured.number("handoff.waiting_expiry_minutes"))
-    url = (env.get("HANDOFF_REDIS_URL") or "").strip()
+    configured_env = Settings.from_env(env)
+    url = configured_env.handoff_redis_url
     if not url:
         return InMemoryHandoffQueue(max_waiting=cap, waiting_expiry=expiry)
-    prefix = (env.get("HANDOFF_REDIS_PREFIX") or "").strip() or DEFAULT_PREFIX
+    prefix = configured_env.handoff_redis_prefix
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
     return RedisHandoffQueue(client, prefix, max_waiting=cap, waiting_expiry=expiry)

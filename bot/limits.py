@@ -12,7 +12,6 @@ positive, so a typo stops the assistant at start-up instead of switching a limit
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 import yaml
 
 from bot.ratelimit import Rate
+from bot.settings import Settings
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "policy" / "limits.yml"
 SECTIONS = ("body_bytes", "metadata", "rates", "handoff", "console")
@@ -114,8 +114,7 @@ def limits(env: Mapping[str, str] | None = None) -> Limits:
     global _current
     with _lock:
         if _current is None:
-            path = ((os.environ if env is None else env).get("LIMITS_FILE") or "").strip() or None
-            _current = Limits.load(path)
+            _current = Limits.load(Settings.from_env(env).limits_file)
         return _current
 
 

@@ -25,13 +25,14 @@ import asyncio
 import hashlib
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
 import redis
+
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +171,11 @@ _current: RateLimiter | None = None
 
 
 def limiter_from_env(env: Mapping[str, str] | None = None) -> RateLimiter:
-    """A limiter built from ``LIMITS_REDIS_URL`` / ``HANDOFF_REDIS_URL`` (Redis) or in process."""
-    env = os.environ if env is None else env
-    url = (env.get("LIMITS_REDIS_URL") or "").strip() or (env.get("HANDOFF_REDIS_URL") or "").strip()
-    if not url:
+    """A limiter built from ``LIMITS_REDIS_URL`` / ``HANDOFF_REDIS_URL`` / ``REDIS_URL`` (Redis) or in process."""
+    configured = Settings.from_env(env)
+    if not configured.limits_redis_url:
         return MemoryRateLimiter()
-    return RedisRateLimiter(url, (env.get("LIMITS_REDIS_PREFIX") or "").strip() or DEFAULT_PREFIX)
+    return RedisRateLimiter(configured.limits_redis_url, configured.limits_redis_prefix)
 
 
 def limiter() -> RateLimiter:

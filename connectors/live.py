@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ import redis
 import redis.asyncio as aioredis
 
 from bot.handoff_queue import DEFAULT_PREFIX, HandoffQueue, queue_from_env
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +137,9 @@ class Outbox:
         return list(pending or [])
 
 
-def _settings(env: Mapping[str, str]) -> tuple[str | None, str]:
-    url = (env.get("HANDOFF_REDIS_URL") or "").strip() or None
-    return url, (env.get("HANDOFF_REDIS_PREFIX") or "").strip() or DEFAULT_PREFIX
+def _settings(env: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    configured = Settings.from_env(env)
+    return configured.handoff_redis_url, configured.handoff_redis_prefix
 
 
 _hub: Hub | None = None
@@ -151,7 +151,7 @@ def hub() -> Hub:
     """The process's hub, built from the environment on first use."""
     global _hub
     if _hub is None:
-        _hub = Hub(*_settings(os.environ))
+        _hub = Hub(*_settings())
     return _hub
 
 
@@ -159,7 +159,7 @@ def outbox() -> Outbox:
     """The process's outbox, built from the environment on first use."""
     global _outbox
     if _outbox is None:
-        _outbox = Outbox(*_settings(os.environ))
+        _outbox = Outbox(*_settings())
     return _outbox
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import os
 from collections.abc import Mapping
 
 from sanic.request import Request
+
+from bot.settings import Settings
 
 TRUSTED_PROXY_ENV = "TRUSTED_PROXIES"
 
@@ -42,9 +43,10 @@ def parse_trusted(value: str) -> tuple[_Network, ...]:
     return tuple(networks)
 
 
-def is_trusted(address: str, env: Mapping[str, str]) -> bool:
-    """Whether ``address`` is one of the trusted proxies."""
-    networks = parse_trusted((env.get(TRUSTED_PROXY_ENV) or "").strip())
+def is_trusted(address: str, env: Mapping[str, str] | Settings) -> bool:
+    """Whether ``address`` is one of the trusted proxies (``env``: a mapping or read settings)."""
+    configured = env if isinstance(env, Settings) else Settings.from_env(env)
+    networks = parse_trusted(configured.trusted_proxies)
     if not networks:
         return False
     try:
@@ -64,12 +66,12 @@ def client_address(request: Request, env: Mapping[str, str] | None = None) -> st
     The rightmost forwarded address that is not itself a trusted proxy is the client (entries
     further left were written by the client and prove nothing).
     """
-    env = os.environ if env is None else env
+    configured = Settings.from_env(env)
     peer = request.ip or ""
-    if is_trusted(peer, env):
+    if is_trusted(peer, configured):
         chain = _header_values(request, "X-Forwarded-For")
         for hop in reversed(chain):
-            if not is_trusted(hop, env):
+            if not is_trusted(hop, configured):
                 return hop
         return chain[0] if chain else peer
     return request.remote_addr or peer
@@ -79,8 +81,7 @@ def is_tls(request: Request, env: Mapping[str, str] | None = None) -> bool:
     """Whether the browser reached us over TLS: directly, or through a trusted proxy that says so."""
     if request.scheme in ("https", "wss"):
         return True
-    env = os.environ if env is None else env
-    if not is_trusted(request.ip or "", env):
+    if not is_trusted(request.ip or "", Settings.from_env(env)):
         return False
     proto = _header_values(request, "X-Forwarded-Proto")
     return bool(proto) and proto[-1].lower() == "https"  # the nearest proxy's word counts

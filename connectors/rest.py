@@ -43,7 +43,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 from asyncio import CancelledError
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.evidence import EvidenceStore, store_from_env
+from bot.settings import Settings
 from connectors import live
 from connectors.inbound import customer_text, is_paused
 from connectors.metadata import MetadataError
@@ -121,13 +121,13 @@ def load_api_keys(env: Mapping[str, str] | None = None) -> tuple[ApiKey, ...]:
     """The credentials of ``REST_API_KEYS`` (comma-separated ``name:secret``); empty when unset.
 
     Args:
-        env: Environment to read (default ``os.environ``).
+        env: Environment to read (default: the process's), through :class:`bot.settings.Settings`.
 
     Raises:
         ValueError: A malformed entry, a name used twice, or a secret shorter than 24
             characters (the message names the entry by position and name, never the secret).
     """
-    raw = ((os.environ if env is None else env).get("REST_API_KEYS") or "").strip()
+    raw = Settings.from_env(env).rest_api_keys
     keys: list[ApiKey] = []
     for position, entry in enumerate((e.strip() for e in raw.split(",")), start=1):
         if not entry:

@@ -49,11 +49,11 @@ Configuration (``credentials.yml``, key ``connectors.telegram.TelegramInput``): 
 (public URL of the endpoint above, used by ``set-webhook``), ``base_url`` (Bot API
 server root, default ``https://api.telegram.org``; a local Bot API server or a test
 fake), ``redis_url`` and ``redis_prefix`` (shared de-duplication and button map for
-several Rasa replicas). A value may be written ``${VAR}``: it is expanded with
-``os.path.expandvars`` here (Rasa's YAML loader expands it too, and refuses to start if
-the variable is unset), and a value still holding ``${…}`` is an error. A key that is
-absent falls back to the environment (:data:`ENV_VARS`), so the block may stay empty;
-without a token the channel is off and its webhook answers 503.
+several Rasa replicas; ``REDIS_URL`` when ``TELEGRAM_REDIS_URL`` is unset). A value may be
+written ``${VAR}``: it is expanded by :func:`bot.settings.expand_references` here (Rasa's
+YAML loader expands it too, and refuses to start if the variable is unset), and a value
+still holding ``${…}`` is an error. A key that is absent falls back to the environment
+(:data:`ENV_VARS`), so the block may stay empty; without a token the channel is off and its webhook answers 503.
 
 The bot token and the webhook secret never reach the logs: python-telegram-bot and
 httpx log request URLs (which hold the token) and ``InvalidToken`` quotes it, so every
@@ -77,7 +77,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import sys
 from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 
@@ -100,6 +99,7 @@ from telegram.ext import Application
 from bot.common.kv import KeyValueStore, MemoryStore, RedisStore, first_delivery
 from bot.common.text_split import split_text, utf16_units
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError, store_from_env
+from bot.settings import Settings
 from bot.text import prepare_customer_text
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT, claim_open, store_photos
@@ -244,7 +244,7 @@ class TelegramInput(InputChannel):
             ValueError: A token is given but the rest of the settings are wrong.
         """
         values = credentials or {}
-        if not values.get("token") and not os.environ.get(ENV_VARS["token"]):
+        if not values.get("token") and not Settings.from_env().telegram_token:
             logger.warning("telegram: no token configured (%s): the channel is off", ENV_VARS["token"])
             return cls(None)
         return cls(TelegramConfig.from_mapping(values))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from typing import Sequence
 
 import httpx
 from telegram.error import RetryAfter, TelegramError
 
+from bot.settings import settings
 from connectors.log_redaction import REDACTOR, protect_secrets
 from connectors.telegram_support import (
     ALLOWED_UPDATES,
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hook.add_argument("--url", help=f"public webhook URL (default: {ENV_VARS['webhook_url']})")
     commands.add_parser("delete-webhook", help="remove the webhook")
     polling = commands.add_parser("poll", help="development: long-poll and forward updates to a local Rasa")
-    polling.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
+    polling.add_argument("--rasa-url", default=settings().rasa_url)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

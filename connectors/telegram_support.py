@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -31,6 +30,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.common.kv import KeyValueStore, StoreUnavailable
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
+from bot.settings import Settings, expand_references
 from bot.text import prepare_customer_text
 from connectors.senders import TELEGRAM_PREFIX
 
@@ -103,12 +103,14 @@ class TelegramConfig:
     redis_prefix: str = "lcs"
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None, env: Mapping[str, str] = os.environ) -> TelegramConfig:
+    def from_mapping(cls, values: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> TelegramConfig:
         """Read the settings from a ``credentials.yml`` block, falling back to :data:`ENV_VARS`.
 
         Args:
             values: The channel's credentials (may be ``None`` or empty).
-            env: Environment used for ``${VAR}`` fallbacks of missing keys.
+            env: Environment (default: the process's) whose :class:`bot.settings.Settings` give
+                the :data:`ENV_VARS` fallbacks of missing keys; ``$VAR`` / ``${VAR}`` in the
+                values are expanded from the process environment.
 
         Returns:
             The checked settings.
@@ -117,14 +119,23 @@ class TelegramConfig:
             ValueError: No token, a bad secret, an unexpanded ``${VAR}`` or a bad URL.
         """
         values = values or {}
+        configured = Settings.from_env(env)
+        fallbacks: dict[str, str | None] = {
+            "token": configured.telegram_token,
+            "secret_token": configured.telegram_secret_token,
+            "webhook_url": configured.telegram_webhook_url,
+            "base_url": configured.telegram_base_url,
+            "redis_url": configured.telegram_redis_url,
+            "redis_prefix": configured.telegram_redis_prefix,
+        }
 
         def get(key: str) -> str | None:
             raw = values.get(key)
             if raw is None:
-                raw = env.get(ENV_VARS[key])
+                raw = fallbacks[key]
             if raw is None:
                 return None
-            text = os.path.expandvars(str(raw)).strip()
+            text = expand_references(str(raw)).strip()
             leftover = _UNEXPANDED.search(text)
             if leftover:
                 raise ValueError(f"telegram: '{key}' refers to {leftover.group(0)}, which is not set")

@@ -15,7 +15,6 @@ So a deployer switches the channel on by setting variables, never by editing YAM
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.settings import Settings
 from connectors.wechat_api import DEFAULT_API_BASE_URL
 
 logger = logging.getLogger(__name__)
@@ -53,18 +53,35 @@ _URL = re.compile(r"^https?://[^/\s]+")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-def setting(credentials: Mapping[str, Any], key: str, env: Mapping[str, str] = os.environ) -> str | None:
+def _fallback(configured: Settings, key: str) -> str:
+    """The :data:`ENV_VARS` variable of ``key`` as read into the settings (``""`` when unset)."""
+    values = {
+        "token": configured.wechat_token,
+        "app_id": configured.wechat_app_id,
+        "app_secret": configured.wechat_app_secret,
+        "encoding_aes_key": configured.wechat_encoding_aes_key,
+        "api_base_url": configured.wechat_api_base_url,
+        "redis_url": configured.wechat_redis_url,
+        "redis_prefix": configured.wechat_redis_prefix,
+    }
+    return values.get(key) or ""
+
+
+def setting(credentials: Mapping[str, Any], key: str, env: Mapping[str, str] | Settings | None = None) -> str | None:
     """One setting: the credentials value with ``${VAR}`` expanded, else the environment variable.
 
-    A value that refers to an unset (or empty) variable counts as missing.
+    A value that refers to an unset (or empty) variable counts as missing. ``env`` is a
+    mapping (default: the process environment) or settings already read from one.
     """
+    configured = env if isinstance(env, Settings) else Settings.from_env(env)
+    environ = configured.environ
     value = credentials.get(key)
     if value is None:
-        value = env.get(ENV_VARS[key], "") if key in ENV_VARS else ""
+        value = _fallback(configured, key)
     text = str(value)
-    if any(not env.get(name) for name in _ENV_REFERENCE.findall(text)):
+    if any(not environ.get(name) for name in _ENV_REFERENCE.findall(text)):
         return None
-    return _ENV_REFERENCE.sub(lambda m: env[m.group(1)], text).strip() or None
+    return _ENV_REFERENCE.sub(lambda m: environ[m.group(1)], text).strip() or None
 
 
 @dataclass(frozen=True)
@@ -92,14 +109,15 @@ class WeChatSettings:
     menu: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, credentials: Mapping[str, Any] | None, env: Mapping[str, str] = os.environ) -> WeChatSettings | None:
+    def read(cls, credentials: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> WeChatSettings | None:
         """The settings from ``credentials.yml`` and the environment; ``None`` when the channel is off.
 
         Raises:
             ValueError: Some but not all required settings are given, or one is malformed.
         """
         values = credentials or {}
-        got = {key: setting(values, key, env) for key in ENV_VARS}
+        configured = Settings.from_env(env)
+        got = {key: setting(values, key, configured) for key in ENV_VARS}
         if not any(got[key] for key in REQUIRED):
             return None
         missing = [key for key in REQUIRED if not got[key]]
@@ -121,7 +139,7 @@ class WeChatSettings:
             token=got["token"] or "",
             encoding_aes_key=got["encoding_aes_key"],
             api_base_url=base_url,
-            redis_url=got["redis_url"],
+            redis_url=got["redis_url"] or configured.redis_url,
             redis_prefix=prefix,
             menu={str(key): text.strip() for key, text in menu.items()},
         )

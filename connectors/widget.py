@@ -56,6 +56,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.evidence import EvidenceStore, store_from_env
+from bot.settings import Settings
 from connectors import live, senders
 from connectors.inbound import PHOTO_INTENT, customer_text, is_paused
 from connectors.metadata import MetadataError
@@ -141,7 +142,7 @@ def load_secret(env: Mapping[str, str] | None = None, path: str | Path | None = 
     """The widget secret: ``WIDGET_SECRET``, else the file (created once with mode 0600).
 
     Args:
-        env: Environment to read (default ``os.environ``).
+        env: Environment to read (default: the process's), through :class:`bot.settings.Settings`.
         path: Secret file (default ``WIDGET_SECRET_FILE`` or ``var/widget_secret``).
 
     Returns:
@@ -150,13 +151,13 @@ def load_secret(env: Mapping[str, str] | None = None, path: str | Path | None = 
     Raises:
         ValueError: If ``WIDGET_SECRET`` is set but shorter than 16 characters.
     """
-    env = os.environ if env is None else env
-    configured = (env.get("WIDGET_SECRET") or "").strip()
+    read = Settings.from_env(env)
+    configured = read.widget_secret
     if configured:
         if len(configured) < MIN_SECRET_CHARS:
             raise ValueError(f"WIDGET_SECRET must be at least {MIN_SECRET_CHARS} characters")
         return configured.encode("utf-8")
-    file = Path(path or env.get("WIDGET_SECRET_FILE") or DEFAULT_SECRET_FILE)
+    file = Path(path or read.widget_secret_file or DEFAULT_SECRET_FILE)
     file.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -177,7 +178,7 @@ def load_secret(env: Mapping[str, str] | None = None, path: str | Path | None = 
 
 def allowed_origins(env: Mapping[str, str] | None = None) -> frozenset[str]:
     """Origins from ``WIDGET_ALLOWED_ORIGINS`` (comma-separated, normalised, no trailing ``/``)."""
-    raw = ((os.environ if env is None else env).get("WIDGET_ALLOWED_ORIGINS") or "").split(",")
+    raw = Settings.from_env(env).widget_allowed_origins.split(",")
     return frozenset(o.strip().rstrip("/").lower() for o in raw if o.strip() and o.strip() != "*")
 
 

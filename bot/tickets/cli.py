@@ -15,10 +15,10 @@ Exit codes: 0 ok, 1 database or other error, 2 bad usage, 3 unknown ticket,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Sequence, TextIO
 
+from bot.settings import settings
 from bot.tickets.models import InvalidTransition, Ticket, TicketClosed, TicketNotFound, TicketStatus, TicketType
 from bot.tickets.store import TicketStore, store_from_env
 
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_status.add_argument("ticket_id")
     p_status.add_argument("new_status", choices=[s.value for s in TicketStatus])
     p_status.add_argument("--note", default="")
-    p_status.add_argument("--actor", default=f"cli:{os.environ.get('USER', 'operator')}")
+    p_status.add_argument("--actor", default=f"cli:{settings().user}")
 
     p_export = sub.add_parser("export-csv", help="export every ticket as CSV")
     p_export.add_argument("file", nargs="?", help="output file (default: standard output)")

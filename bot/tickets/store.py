@@ -57,6 +57,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from bot.redaction import mask_phones
+from bot.settings import PROJECT_ROOT as PROJECT_ROOT  # re-exported: tests import it from here
+from bot.settings import Settings
 from bot.tickets.models import (
     LEVELS,
     Action,
@@ -73,7 +75,6 @@ from bot.tickets.models import (
     ensure_utc,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "sqlite:///var/tickets.db"
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -928,14 +929,14 @@ def _build(rows: Iterable[Row], evidence: Mapping[str, builtins.list[EvidenceIte
     return result
 
 
-def store_from_env(env: Mapping[str, str] = os.environ) -> TicketStore:
+def store_from_env(env: Mapping[str, str] | None = None) -> TicketStore:
     """Build the ticket store the environment asks for; no database work happens here.
 
     Args:
-        env: Environment variables (default ``os.environ``); reads ``TICKETS_DB_URL``.
+        env: Environment variables (default: the process's), read by
+            :meth:`bot.settings.Settings.from_env`: ``TICKETS_DB_URL``.
 
     Returns:
         A :class:`TicketStore`; the default is SQLite at ``<project>/var/tickets.db``.
     """
-    url = (env.get("TICKETS_DB_URL") or "").strip() or f"sqlite:///{PROJECT_ROOT / 'var' / 'tickets.db'}"
-    return TicketStore(url)
+    return TicketStore(Settings.from_env(env).tickets_db_url)

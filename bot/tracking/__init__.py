@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from bot.settings import TRACKING_PROVIDERS, Settings
 from bot.tracking.models import (
     HoldReason,
     ProviderError,
@@ -42,8 +41,7 @@ if TYPE_CHECKING:
     from bot.tracking.demo import DemoProvider
     from bot.tracking.kuaidi100 import Kuaidi100Provider
 
-PROVIDERS = ("demo", "kuaidi100")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROVIDERS = TRACKING_PROVIDERS
 
 
 def __getattr__(name: str) -> Any:
@@ -60,18 +58,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _project_path(value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
-def provider_from_env(env: Mapping[str, str] = os.environ) -> TrackingProvider:
+def provider_from_env(env: Mapping[str, str] | None = None) -> TrackingProvider:
     """Build the tracking provider the environment asks for.
 
     Nothing is opened or fetched here; providers connect on first use.
 
     Args:
-        env: Environment variables (default: ``os.environ``).
+        env: Environment variables (default: the process's), read by
+            :meth:`bot.settings.Settings.from_env`.
 
     Returns:
         A :class:`DemoProvider` or a :class:`Kuaidi100Provider`.
@@ -83,29 +77,17 @@ def provider_from_env(env: Mapping[str, str] = os.environ) -> TrackingProvider:
     from bot.tracking.demo import DemoProvider
     from bot.tracking.kuaidi100 import Kuaidi100Provider
 
-    name = (env.get("TRACKING_PROVIDER") or "demo").strip().lower()
+    configured = Settings.from_env(env)
+    name = configured.check_tracking_provider()
     if name == "demo":
         return DemoProvider(
-            db_path=_project_path(env.get("TRACKING_DB") or "var/demo.db"),
-            fixtures_path=_project_path(env.get("TRACKING_FIXTURES") or "fixtures/shipments.yml"),
+            db_path=configured.project_path(configured.tracking_db),
+            fixtures_path=configured.project_path(configured.tracking_fixtures),
         )
-    if name == "kuaidi100":
-        customer = (env.get("KUAIDI100_CUSTOMER") or "").strip()
-        key = (env.get("KUAIDI100_KEY") or "").strip()
-        missing = [n for n, v in (("KUAIDI100_CUSTOMER", customer), ("KUAIDI100_KEY", key)) if not v]
-        if missing:
-            raise ValueError(f"TRACKING_PROVIDER=kuaidi100 needs {' and '.join(missing)} to be set")
-        raw_timeout = env.get("TRACKING_TIMEOUT") or "2.5"
-        try:
-            timeout = float(raw_timeout)
-        except ValueError:
-            timeout = -1.0
-        if not timeout > 0:
-            raise ValueError(f"TRACKING_TIMEOUT must be a positive number of seconds, got {raw_timeout!r}")
-        return Kuaidi100Provider(
-            customer=customer,
-            key=key,
-            base_url=env.get("KUAIDI100_URL") or "https://poll.kuaidi100.com",
-            timeout=timeout,
-        )
-    raise ValueError(f"unknown TRACKING_PROVIDER {name!r}; expected one of: {', '.join(PROVIDERS)}")
+    customer, key = configured.kuaidi100_credentials()
+    return Kuaidi100Provider(
+        customer=customer,
+        key=key,
+        base_url=configured.kuaidi100_url,
+        timeout=configured.tracking_timeout_seconds,
+    )

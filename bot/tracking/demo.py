@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
+from bot.settings import PROJECT_ROOT
 from bot.tracking.fixtures import (
     CHINA_TZ,
     EventRecord,
@@ -44,7 +45,6 @@ from bot.tracking.models import HoldReason, ProviderError, Shipment, Status
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FIXTURES = PROJECT_ROOT / "fixtures" / "shipments.yml"
 DEFAULT_DB = PROJECT_ROOT / "var" / "demo.db"
 
