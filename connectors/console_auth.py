@@ -13,21 +13,42 @@ Logins are limited, never locked (``policy/limits.yml``, section ``rates``):
 
 Each is a fixed window: a refused attempt gets 429 with ``Retry-After``; once the
 window ends the right password works again. Refused attempts do not extend it.
+
+Every console route but the login page and the static files is wrapped in
+:func:`requires_session`, the one place that looks up the caller's session, refuses
+callers without one, checks the CSRF token of state-changing calls and the role.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import hmac
 from dataclasses import dataclass
+from typing import Any, Callable, Coroutine
 
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.agents import AgentSession
 from bot.limits import limits
 from bot.ratelimit import limiter
+from connectors.console_actions import Services
 from connectors.proxy import client_address, is_tls
 
 COOKIE_PATH = "/webhooks/console"
+COOKIE = "lcs_console"
+"""The session cookie (a random token; the database keeps only its hash)."""
+LOGIN_CSRF_COOKIE = "lcs_login_csrf"
+"""The login form's double-submit CSRF cookie."""
+LOGIN_PAGE = COOKIE_PATH + "/login"
 LOGIN_RATES = ("login_per_address", "login_per_account_address", "login_per_account")
+
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse | None]]
+"""A Sanic route handler: ``async (request, **path_parameters) -> response``."""
+SessionHandler = Callable[..., Coroutine[Any, Any, HTTPResponse | None]]
+"""A console handler: ``async (request, session, **path_parameters) -> response``."""
 
 
 def set_cookie(page: HTTPResponse, request: Request, name: str, value: str, *, max_age: int | None = None) -> None:
@@ -82,3 +103,63 @@ async def check_console_request(request: Request) -> Refusal | None:
     name = "console_per_address"
     wait = await limiter().hit(name, client_address(request), limits().rate(name))
     return Refusal(wait, "Too many requests from this address.") if wait else None
+
+
+def _session_of(request: Request) -> AgentSession | None:
+    token = request.cookies.get(COOKIE)
+    return Services.agent_store().session(token) if token else None
+
+
+async def current_session(request: Request) -> AgentSession | None:
+    """The caller's live session from the session cookie (its expiry is extended), or ``None``."""
+    return await asyncio.to_thread(_session_of, request)
+
+
+def csrf_ok(request: Request, session: AgentSession) -> bool:
+    """Whether the request carries ``session``'s CSRF token in ``X-CSRF-Token``."""
+    sent = request.headers.get("X-CSRF-Token") or ""
+    return bool(sent) and hmac.compare_digest(sent.encode(), session.csrf_token.encode())
+
+
+def requires_session(
+    *, api: bool, csrf: bool = False, role: str | None = None, refused: str = ""
+) -> Callable[[SessionHandler], Handler]:
+    """Protect a console route: the wrapped handler runs only for a logged-in caller and receives the session.
+
+    Checks, in this order:
+
+    1. a live session from the :data:`COOKIE`, else 401 ``{"error": "log in first"}`` for the
+       API (``api=True``) or a redirect to the login page for pages;
+    2. with ``csrf=True`` (state-changing calls), the session's CSRF token in ``X-CSRF-Token``,
+       else 403 ``{"error": "missing or wrong CSRF token"}``;
+    3. with ``role`` set, the session's role, else 403 with ``refused`` (``{"error": refused}``
+       for the API, ``refused`` as plain text for pages).
+
+    Args:
+        api: Whether the route is part of the JSON API (401) or a page (redirect to log in).
+        csrf: Whether the route changes state and so needs the CSRF header.
+        role: The only role allowed (``"supervisor"``), or ``None`` for every role.
+        refused: The reason shown to a caller of another role.
+
+    Returns:
+        A decorator turning ``async (request, session, **params)`` into a Sanic handler
+        ``async (request, **params)``.
+    """
+
+    def decorate(handler: SessionHandler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: Request, **params: str) -> HTTPResponse | None:
+            session = await current_session(request)
+            if session is None:
+                if api:
+                    return response.json({"error": "log in first"}, status=401)
+                return response.redirect(LOGIN_PAGE)
+            if csrf and not csrf_ok(request, session):
+                return response.json({"error": "missing or wrong CSRF token"}, status=403)
+            if role is not None and session.role != role:
+                return response.json({"error": refused}, status=403) if api else response.text(refused, status=403)
+            return await handler(request, session, **params)
+
+        return guarded
+
+    return decorate

@@ -47,7 +47,7 @@ from bot.handoff_summary import HandoffContext, agent_summary
 from bot.limits import Limits, limits, set_limits
 from bot.ratelimit import MemoryRateLimiter, Rate
 from bot.tickets import Deadlines, EvidenceItem, TicketStore, TicketType
-from connectors import console, live
+from connectors import console_routes, live
 from connectors.console import AgentConsoleInput
 from connectors.console_actions import Services
 from connectors.events import ConsoleEventBroker
@@ -331,7 +331,7 @@ def test_an_agent_who_hands_a_chat_on_stops_receiving_it(world: dict) -> None:
 
 
 def test_the_live_feed_ends_when_the_session_does(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(console, "KEEPALIVE_SECONDS", 0.2)  # the session is re-checked this often
+    monkeypatch.setattr(console_routes, "KEEPALIVE_SECONDS", 0.2)  # the session is re-checked this often
     b = Console(world["server"], "agent.b")
     feed = Feed(b)
     try:
