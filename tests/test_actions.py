@@ -28,13 +28,12 @@ from actions.per_message import ActionReadMessage
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
 from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
-from bot.outlets import OutletDirectory
 from bot.policy import Policy
-from bot.tickets import TicketStatus, TicketStore, TicketType
-from bot.tracking.demo import DemoProvider
+from bot.tickets import TicketStatus, TicketType
 from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import Kuaidi100Provider
 from tests.fakes.tracking import SlowUpstream
+from tests.support.actions import demo_action_services
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
@@ -46,19 +45,8 @@ UNKNOWN = "SF9999999999999"
 
 @pytest.fixture(autouse=True)
 def demo_services(tmp_path):
-    provider = DemoProvider(tmp_path / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: NOW)
-    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(
-        tracking=provider,
-        outlet_directory=OutletDirectory.from_yaml(ROOT / "fixtures" / "outlets.yml"),
-        clock=lambda: NOW,
-        ticket_store=tickets,
-        service_policy=Policy.load(),
-    )
-    yield provider
-    provider.close()
-    tickets.close()
-    services.reset()
+    with demo_action_services(tmp_path, NOW) as provider:
+        yield provider
 
 
 def tracker(

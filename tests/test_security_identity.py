@@ -20,12 +20,10 @@ from actions import services
 from actions.identity import ActionVerifyOwner
 from actions.tickets import ActionCheckTicket
 from actions.tracking import ActionTrackWaybill
-from bot.outlets import OutletDirectory
-from bot.policy import Policy
 from bot.ratelimit import MemoryRateLimiter, set_limiter
-from bot.tickets import TicketStore, TicketType
-from bot.tracking.demo import DemoProvider
+from bot.tickets import TicketType
 from bot.tracking.fixtures import CHINA_TZ
+from tests.support.actions import demo_action_services
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
@@ -36,20 +34,9 @@ AMOUNT = re.compile(r"\d+\.\d{2} ?元|¥\d")
 
 @pytest.fixture(autouse=True)
 def demo_services(tmp_path):
-    provider = DemoProvider(tmp_path / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: NOW)
-    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(
-        tracking=provider,
-        outlet_directory=OutletDirectory.from_yaml(ROOT / "fixtures" / "outlets.yml"),
-        clock=lambda: NOW,
-        ticket_store=tickets,
-        service_policy=Policy.load(),
-    )
     set_limiter(MemoryRateLimiter())
-    yield
-    provider.close()
-    tickets.close()
-    services.reset()
+    with demo_action_services(tmp_path, NOW):
+        yield
 
 
 class Conversation:
