@@ -36,11 +36,15 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_limits() -> Iterator[None]:
-    """Each test starts with empty in-process rate windows and the shipped limits file."""
-    from bot.limits import set_limits
-    from bot.ratelimit import set_limiter
+    """Each test starts with empty in-process rate windows and the shipped limits file.
 
-    set_limiter(None)
+    The limiter is in process whatever the environment says (a developer's ``HANDOFF_REDIS_URL``
+    must not make tests share windows); a test that wants Redis sets its own.
+    """
+    from bot.limits import set_limits
+    from bot.ratelimit import MemoryRateLimiter, set_limiter
+
+    set_limiter(MemoryRateLimiter())
     set_limits(None)
     yield
     set_limiter(None)

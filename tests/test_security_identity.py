@@ -20,7 +20,6 @@ from actions import services
 from actions.identity import ActionVerifyOwner
 from actions.tickets import ActionCheckTicket
 from actions.tracking import ActionTrackWaybill
-from bot.ratelimit import MemoryRateLimiter, set_limiter
 from bot.tickets import TicketType
 from bot.tracking.fixtures import CHINA_TZ
 from tests.support.actions import demo_action_services
@@ -34,7 +33,6 @@ AMOUNT = re.compile(r"\d+\.\d{2} ?元|¥\d")
 
 @pytest.fixture(autouse=True)
 def demo_services(tmp_path):
-    set_limiter(MemoryRateLimiter())
     with demo_action_services(tmp_path, NOW):
         yield
 

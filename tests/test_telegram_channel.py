@@ -34,7 +34,6 @@ from sanic import Sanic
 
 from actions.claims import FORM
 from bot.evidence import MAX_IMAGE_BYTES, EvidenceError
-from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.inbound import PHOTO_INTENT
 from connectors.telegram import (
@@ -142,14 +141,6 @@ def sanic_test_mode() -> Iterator[None]:
     Sanic.test_mode = True
     yield
     Sanic.test_mode = previous
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits() -> Iterator[None]:
-    """Each test starts with empty per-sender windows (the tests reuse senders across the module)."""
-    set_limiter(MemoryRateLimiter())
-    yield
-    set_limiter(None)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,6 @@ from wechatpy.crypto import WeChatCrypto
 
 from actions.claims import FORM
 from bot.common.kv import MemoryStore, RedisStore
-from bot.ratelimit import MemoryRateLimiter, set_limiter
 from connectors import senders
 from connectors.rest import EMPTY_REPLY, FAILURE_REPLY
 from connectors.wechat import (
@@ -77,14 +76,6 @@ def sanic_test_mode() -> Iterator[None]:
     Sanic.test_mode = True
     yield
     Sanic.test_mode = previous
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits() -> Iterator[None]:
-    """Each test starts with empty per-sender windows (the tests reuse senders across the module)."""
-    set_limiter(MemoryRateLimiter())
-    yield
-    set_limiter(None)
 
 
 @pytest.fixture(scope="module")
