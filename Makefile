@@ -76,10 +76,10 @@ pytest: model
 
 # The security suite alone (it also runs inside `make pytest`): one test per abuse finding of issue #11.
 security: model
-	$(PY) -m pytest -q tests/test_security_*.py
+	$(PY) -m pytest -q $(shell find tests -name "test_security_*.py" | sort)
 
 stories: model
-	$(RASA) test core --stories tests --model models --out results/core --fail-on-prediction-errors
+	$(RASA) test core --stories tests/stories --model models --out results/core --fail-on-prediction-errors
 
 nlu-eval: model
 	$(RASA) test nlu --nlu tests/nlu --model models --out results/nlu --no-plot

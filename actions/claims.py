@@ -6,7 +6,7 @@ goods' value, whether the packaging is kept, then the summary to confirm and, wh
 the policy makes an offer, whether the customer accepts it. Every slot is filled by
 an ``extract_*`` method here, so answers count whatever intent NLU gives them.
 
-Answers are read by :mod:`bot.answers` (through ``bot.claims.parse_*``) in the
+Answers are read by :mod:`bot.common.answers` (through ``bot.claims.offer.parse_*``) in the
 customer's own words, whatever intent NLU gave them. A reply that answers nothing
 counts as a failed answer (``claim_attempts``) and the question is asked again by
 this form's ``action_ask_*`` actions, saying what was understood so far and what
@@ -32,14 +32,16 @@ from rasa_sdk.types import DomainDict
 from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import MAX_ATTEMPTS, lookup, remember
-from bot import answers, claims, identity, messages
-from bot.attachments import PhotoRef, references
-from bot.evidence import store_from_env
-from bot.policy import Offer, ticket_deadlines
-from bot.redaction import mask_phones
+from bot.claims import offer as claims
+from bot.claims.attachments import PhotoRef, references
+from bot.claims.evidence import store_from_env
+from bot.common import answers
+from bot.common.redaction import mask_phones
+from bot.identity import proof as identity
+from bot.policy.model import Offer, ticket_deadlines
 from bot.tickets import Decision, EvidenceItem, Ticket, TicketType
-from bot.tracking import ProviderError
-from bot.waybill import find_waybills
+from bot.tracking import ProviderError, messages
+from bot.tracking.waybill import find_waybills
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ _SAVE_FAILED = (
 
 
 def _pair(text: Callable[[str], str]) -> tuple[str, str]:
-    """A message of :mod:`bot.identity` in both languages, for :func:`_pause`."""
+    """A message of :mod:`bot.identity.proof` in both languages, for :func:`_pause`."""
     return text("zh"), text("en")
 
 
@@ -541,7 +543,7 @@ def _reask(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, offer:
 
 
 class _ActionAskClaimSlot(Action):
-    """Asks one claim question: the domain's ``utter_ask_<slot>`` first, then the re-ask from bot.claims."""
+    """Asks one claim question: the domain's ``utter_ask_<slot>`` first, then the re-ask from bot.claims.offer."""
 
     slot = ""
 

@@ -16,11 +16,13 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
-from bot import delay_options, identity, service_messages
-from bot.messages import format_duration
-from bot.policy import Offer, OfferKind, delay_offer, ticket_deadlines
+from bot.delay import options as delay_options
+from bot.identity import proof as identity
+from bot.policy.model import Offer, OfferKind, delay_offer, ticket_deadlines
 from bot.tickets import Decision, Ticket, TicketStatus, TicketType
+from bot.tickets import messages as service_messages
 from bot.tracking import Shipment, Status
+from bot.tracking.messages import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def late_offer(shipment: Shipment, now: datetime) -> tuple[Offer, timedelta, boo
     """The policy's offer for a late shipment, how late it is and whether only the missing scans make it late.
 
     Late means past the promised time, or held without a scan for longer than the
-    policy's ``held_threshold_hours`` (:func:`bot.delay_options.delay_of`). ``None`` when
+    policy's ``held_threshold_hours`` (:func:`bot.delay.options.delay_of`). ``None`` when
     the parcel is not late, not a delay case (lost, damaged, returned) or the policy is unreadable.
     """
     if shipment.status in NOT_A_DELAY:

@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
-from bot.outlets import Outlet
+from bot.tracking.outlets import Outlet
 
 OUTLET_KEY = "faq/outlet"
 

@@ -1,7 +1,7 @@
 """Handing a conversation to a human: deciding when, opening the ticket, pausing the bot.
 
 ``action_assess_handoff`` is the custom slot mapping of ``handoff_due``: it runs on
-every customer message and applies :func:`bot.handoff.decide` (anger, legal
+every customer message and applies :func:`bot.handoff.rules.decide` (anger, legal
 threats, a claim above the cap or a refused offer, a level-1 incident, an explicit
 request, and loops: off-topic or unclear messages in a row, no progress). A loop
 first sets ``handoff_offer_due``, and ``action_offer_handoff`` offers a person
@@ -10,14 +10,14 @@ reason), declines it, or, still getting nowhere, is handed over as ``stuck``. An
 score of each recent message, read from the parse data the NLU pipeline left on the
 user events (``components/anger_classifier.py``), put through the lexicon's
 conversation rules (rising frustration, repeated complaints, legal threats) by
-:func:`bot.anger.conversation_score`; a message without a model score is read by the
+:func:`bot.handoff.anger.conversation_score`; a message without a model score is read by the
 lexicon. A rule then runs
 ``action_handoff``, which opens or updates the conversation's ``handoff`` ticket
 with a summary for the agent, tells the customer what happens next, and pauses
 the bot (``ConversationPaused``); the agent console takes it from there.
 
 If the handoff queue is full (``handoff.max_waiting`` in ``policy/limits.yml``, checked on
-the shared queue of :func:`bot.handoff_queue.queue_from_env`), the bot does not pause: the
+the shared queue of :func:`bot.handoff.queue.queue_from_env`), the bot does not pause: the
 ticket is opened as always (with a note for agents), the customer is told that every agent
 is busy and that the ticket will be followed up, and the bot keeps serving. With the
 embedded in-memory queue the action server cannot see the Rasa server's queue, so this
@@ -38,11 +38,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.language import language_of
-from bot.anger import conversation_score
-from bot.handoff import Signals, Trigger, customer_notice, decide, expected_wait, next_opening, request_key
-from bot.handoff_queue import HandoffQueue, queue_from_env
-from bot.handoff_summary import HandoffContext, agent_summary
-from bot.policy import ticket_deadlines
+from bot.handoff.anger import conversation_score
+from bot.handoff.queue import HandoffQueue, queue_from_env
+from bot.handoff.rules import Signals, Trigger, customer_notice, decide, expected_wait, next_opening, request_key
+from bot.handoff.summary import HandoffContext, agent_summary
+from bot.policy.model import ticket_deadlines
 from bot.tickets import Ticket, TicketStatus, TicketType
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def _recent(tracker: Tracker) -> tuple[list[str | None], list[str], list[str], l
 
 
 def message_key(parse_data: Any) -> str | None:
-    """What a message asks (:func:`bot.handoff.request_key`): its intent, FAQ question and entities."""
+    """What a message asks (:func:`bot.handoff.rules.request_key`): its intent, FAQ question and entities."""
     if not isinstance(parse_data, dict):
         return None
     intent = (parse_data.get("intent") or {}).get("name")
@@ -212,7 +212,7 @@ def _open_tickets(sender_id: str) -> list[Ticket]:
 
 
 async def signals_of(tracker: Tracker) -> tuple[Signals, list[Ticket]]:
-    """What the conversation shows, for :func:`bot.handoff.decide`, and its open tickets."""
+    """What the conversation shows, for :func:`bot.handoff.rules.decide`, and its open tickets."""
     intents, texts, _, scores = _recent(tracker)
     # the model's per-message scores (parse data) with the lexicon's conversation rules and legal threats;
     # a message without a model score (older model, text injected by a channel) is read by the lexicon
@@ -239,7 +239,7 @@ class ActionAssessHandoff(Action):
     """Custom slot mapping of ``handoff_due``: whether this message should go to a human.
 
     Also of ``handoff_offer_due``: whether the bot should offer a person first (a loop,
-    :func:`bot.handoff.loop_trigger`); ``handoff_trigger`` then holds the offer, which
+    :func:`bot.handoff.rules.loop_trigger`); ``handoff_trigger`` then holds the offer, which
     the next message accepts, declines or ignores.
     """
 

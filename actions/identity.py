@@ -15,10 +15,11 @@ from actions.delay import compensate
 from actions.language import language_of
 from actions.tickets import tell_parcel_tickets
 from actions.tracking import explain, lookup
-from bot import delay_options, identity, messages
-from bot.identity import OwnerCheck
-from bot.tracking import ProviderError, Shipment
-from bot.waybill import find_waybills
+from bot.delay import options as delay_options
+from bot.identity import proof as identity
+from bot.identity.proof import OwnerCheck
+from bot.tracking import ProviderError, Shipment, messages
+from bot.tracking.waybill import find_waybills
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.text import detect_language
+from bot.common.text import detect_language
 
 
 def language_of(tracker: Tracker) -> str:

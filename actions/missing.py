@@ -10,11 +10,11 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import services
-from bot import service_messages
-from bot.messages import format_time
-from bot.policy import ticket_deadlines
+from bot.policy.model import ticket_deadlines
 from bot.tickets import Ticket, TicketType
+from bot.tickets import messages as service_messages
 from bot.tracking import Shipment, Status
+from bot.tracking.messages import format_time
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Whether this conversation proved a parcel is the customer's own (see bot/identity.py).
+"""Whether this conversation proved a parcel is the customer's own (see bot/identity/proof.py).
 
 Helpers for the actions that show money or personal data: they ask the ticket
-database (where proofs are kept for ``bot.identity.PROOF_DAYS``) off the event loop.
+database (where proofs are kept for ``bot.identity.proof.PROOF_DAYS``) off the event loop.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import logging
 from rasa_sdk import Tracker
 
 from actions import services
-from bot import identity
-from bot.limits import limits
-from bot.ratelimit import limiter
+from bot.common.ratelimit import limiter
+from bot.identity import proof as identity
+from bot.policy.limits import limits
 from bot.tracking import ProviderError, Shipment
 
 logger = logging.getLogger(__name__)

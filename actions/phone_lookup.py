@@ -16,8 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import LOOKUP_DEADLINE, explain, remember
-from bot import messages
-from bot.tracking import ProviderError
+from bot.tracking import ProviderError, messages
 
 logger = logging.getLogger(__name__)
 

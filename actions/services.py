@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from bot.messages import now_in_china
-from bot.outlets import OutletDirectory
-from bot.policy import Policy
+from bot.policy.model import Policy
 from bot.settings import reset_settings, settings
 from bot.tickets import TicketStore
 from bot.tickets import store_from_env as tickets_from_env
 from bot.tracking import TrackingProvider, provider_from_env
+from bot.tracking.messages import now_in_china
+from bot.tracking.outlets import OutletDirectory
 
 _provider: TrackingProvider | None = None
 _outlets: OutletDirectory | None = None

@@ -14,10 +14,11 @@ from rasa_sdk.types import DomainDict
 from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import lookup
-from bot import identity, messages, service_messages
-from bot.identity import OwnerCheck
-from bot.tracking import ProviderError, Shipment
-from bot.waybill import find_waybills
+from bot.identity import proof as identity
+from bot.identity.proof import OwnerCheck
+from bot.tickets import messages as service_messages
+from bot.tracking import ProviderError, Shipment, messages
+from bot.tracking.waybill import find_waybills
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from actions import ownership, services
 from actions.delay import compensate, late_offer
 from actions.language import language_of
 from actions.missing import MISSING_STATUSES, flow_intent, report_missing
-from bot import delay_options, identity, messages
-from bot.identity import OwnerCheck
-from bot.tracking import ProviderError, Shipment, Status
+from bot.delay import options as delay_options
+from bot.identity import proof as identity
+from bot.identity.proof import OwnerCheck
+from bot.tracking import ProviderError, Shipment, Status, messages
 from bot.tracking.suggest import suggest_own_number
-from bot.waybill import WaybillMatch, find_waybills
+from bot.tracking.waybill import WaybillMatch, find_waybills
 
 logger = logging.getLogger(__name__)
 

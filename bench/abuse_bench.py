@@ -38,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.limits import DEFAULT_FILE, Limits  # noqa: E402
+from bot.policy.limits import DEFAULT_FILE, Limits  # noqa: E402
 from tests.support.e2e_servers import Servers  # noqa: E402
 
 OVERSIZE_BYTES = 30 * 1024 * 1024

@@ -1,8 +1,8 @@
 """Benchmark the anger model and the lexicon alone against a naive keyword baseline, in one run.
 
-Classifiers: the trained anger model (``bot.anger_model``, the one inside the newest Rasa
+Classifiers: the trained anger model (``bot.handoff.anger_model``, the one inside the newest Rasa
 model in ``models/``, or trained now from ``data/anger/train.tsv`` when there is none; its
-time includes the lexicon it reads), the lexicon alone (``bot.anger``) and the baseline.
+time includes the lexicon it reads), the lexicon alone (``bot.handoff.anger``) and the baseline.
 Data sets: the project's own labelled logistics messages (``bench/data/anger_logistics.tsv``,
 never trained on by the model) and, when present, the SMP2020-EWECT Weibo dev split
 (``../shared/data/smp2020-ewect/dev.tsv``, read in place, evaluation only; label 1 = angry
@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot import anger_model  # noqa: E402
-from bot.anger import score  # noqa: E402
+from bot.handoff.anger import score  # noqa: E402
 
 LOGISTICS = ROOT / "bench" / "data" / "anger_logistics.tsv"
 SMP2020_DEV = ROOT / ".." / "shared" / "data" / "smp2020-ewect" / "dev.tsv"

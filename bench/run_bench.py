@@ -122,7 +122,7 @@ def measure(
             action_port = free_port()
             endpoints.write_text(
                 f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-                "event_broker:\n  type: connectors.events.ConsoleEventBroker\n"  # as in endpoints.yml
+                "event_broker:\n  type: connectors.console.events.ConsoleEventBroker\n"  # as in endpoints.yml
             )
             log = work / f"{figures.name}-actions.log"
             actions = subprocess.Popen(

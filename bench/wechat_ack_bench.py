@@ -27,7 +27,7 @@ import httpx  # noqa: E402
 from rasa.core.channels.channel import UserMessage  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 
-from connectors.wechat import WeChatInput  # noqa: E402
+from connectors.wechat.channel import WeChatInput  # noqa: E402
 from tests.fakes.wechat import FakeWeChat  # noqa: E402
 from tests.support.wechat import APP_ID, APP_SECRET, TOKEN, ChannelServer, signed, text_xml  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Rasa NLU component: the trained anger model, its score in the parse data.
 
-``rasa train`` fits :mod:`bot.anger_model` on the project's own labelled messages
+``rasa train`` fits :mod:`bot.handoff.anger_model` on the project's own labelled messages
 (``data/anger/train.tsv``, not Rasa NLU data) and stores it with the Rasa model; loading
 the model loads it back. Every parsed message gets
 
@@ -29,8 +29,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import anger, anger_model
-from bot.anger_model import AngerModel
+from bot.handoff import anger, anger_model
+from bot.handoff.anger_model import AngerModel
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The bot offers choices (e.g. for a late parcel: keep waiting, priority dispatch,
 pickup, redirect) as buttons whose payload is plain text, so every channel sends
 back the same words. Those fixed phrases get their intent with full confidence.
 Customers also answer in their own words ("帮我加急", "送到驿站我自己取", "我再等等",
-"rush it"): a short statement that :func:`bot.delay_options.is_choice` reads as one
+"rush it"): a short statement that :func:`bot.delay.options.is_choice` reads as one
 option gets the intent too, unless DIET is sure it is a request that must not be
 taken for a choice (a human, a ticket, a parcel to track, a damaged or missing
 parcel); when DIET is sure it is an FAQ, only a wording of the customer's own
@@ -23,7 +23,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import delay_options
+from bot.delay import options as delay_options
 from components.stateless import StatelessComponent
 
 KEPT_INTENTS = frozenset({"request_human", "check_ticket", "report_damage", "report_missing", "track_waybill"})
@@ -41,7 +41,7 @@ def quick_reply_intent(text: str, predicted: str | None = None, confidence: floa
         confidence: DIET's confidence.
 
     Returns:
-        :data:`bot.delay_options.INTENT` for an exact quick-reply phrase, or for
+        :data:`bot.delay.options.INTENT` for an exact quick-reply phrase, or for
         free text naming one option (unless DIET is sure of a kept intent).
     """
     if delay_options.parse_option(text):

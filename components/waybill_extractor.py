@@ -1,7 +1,7 @@
 """Rasa NLU component that finds waybill numbers with the domain parser.
 
 DIET is good at intents but guesses at entity boundaries; waybill numbers have
-exact formats and check digits, so ``bot.waybill`` finds them and this component
+exact formats and check digits, so ``bot.tracking.waybill`` finds them and this component
 only wraps it for the NLU pipeline. Entity ``waybill`` holds the number exactly
 as the customer typed it.
 """
@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.waybill import find_waybills
+from bot.tracking.waybill import find_waybills
 from components.stateless import StatelessComponent
 
 ENTITY = "waybill"

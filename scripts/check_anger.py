@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot import anger_model  # noqa: E402
-from bot.anger_model import AngerModel, Figures  # noqa: E402
+from bot.handoff.anger_model import AngerModel, Figures  # noqa: E402
 
 HELD_OUT = ROOT / "tests" / "anger" / "test.tsv"
 SKIP_REPORT = ROOT / "results" / "anger-skips.json"

@@ -41,8 +41,8 @@ def fresh_limits() -> Iterator[None]:
     The limiter is in process whatever the environment says (a developer's ``HANDOFF_REDIS_URL``
     must not make tests share windows); a test that wants Redis sets its own.
     """
-    from bot.limits import set_limits
-    from bot.ratelimit import MemoryRateLimiter, set_limiter
+    from bot.common.ratelimit import MemoryRateLimiter, set_limiter
+    from bot.policy.limits import set_limits
 
     set_limiter(MemoryRateLimiter())
     set_limits(None)

@@ -5,7 +5,7 @@ Channels keep in it what several replicas must agree on: message ids already see
 and button payloads. Without a Redis URL everything stays in this process, which is
 right for one server only.
 
-The contract, the same for both implementations (``tests/test_kv.py`` checks it against
+The contract, the same for both implementations (``tests/bot/common/test_kv.py`` checks it against
 each):
 
 * **Keys** are strings; a :class:`RedisStore` puts ``<prefix>:`` in front of every key,

@@ -56,7 +56,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from bot.redaction import mask_phones
+from bot.common.redaction import mask_phones
 from bot.settings import PROJECT_ROOT as PROJECT_ROOT  # re-exported: tests import it from here
 from bot.settings import Settings
 from bot.tickets.models import (
@@ -209,7 +209,7 @@ identity_proofs = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_identity_proofs_conversation", "conversation_id", "expires_at"),
 )
-"""Conversations that proved a parcel is theirs (bot/identity.py). ``phone_mask`` is the
+"""Conversations that proved a parcel is theirs (bot/identity/proof.py). ``phone_mask`` is the
 receiver phone as the tracking data shows it (``139****2846``), never a full number."""
 
 
@@ -613,7 +613,7 @@ class TicketStore:
     def for_waybill(self, waybill: str, type: TicketType | str | None = None) -> builtins.list[Ticket]:
         """Every ticket about one parcel, whichever conversation opened it, newest first.
 
-        Only for a customer who proved the parcel is theirs (``bot.identity``) and for agents.
+        Only for a customer who proved the parcel is theirs (``bot.identity.proof``) and for agents.
         """
         query = select(tickets).where(tickets.c.waybill == waybill)
         if type is not None:

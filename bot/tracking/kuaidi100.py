@@ -285,7 +285,7 @@ class Kuaidi100Provider:
         Args:
             waybill: Normalised waybill number.
             carriers: Candidate carrier codes; empty means "guess from the number"
-                (``bot.waybill.carriers_for``). Codes without a Kuaidi100
+                (``bot.tracking.waybill.carriers_for``). Codes without a Kuaidi100
                 ``com`` are skipped.
 
         Returns:
@@ -295,7 +295,7 @@ class Kuaidi100Provider:
             ProviderError: The API failed (stops at the first failure).
         """
         if not carriers:
-            from bot.waybill import carriers_for  # lazy: only needed for guessing
+            from bot.tracking.waybill import carriers_for  # lazy: only needed for guessing
 
             carriers = carriers_for(waybill)
         for carrier in carriers:

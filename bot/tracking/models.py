@@ -1,6 +1,6 @@
 """Shipment data model shared by every tracking provider.
 
-Plain dataclasses: providers build them, ``bot.messages`` turns them into words.
+Plain dataclasses: providers build them, ``bot.tracking.messages`` turns them into words.
 Personal data is stored already masked (``138****5678``, ``张*``); nothing in
 this module ever holds a full phone number.
 """
@@ -54,7 +54,7 @@ class Shipment:
 
     Attributes:
         waybill: Normalised waybill number (upper case, no spaces).
-        carrier: Carrier code, e.g. ``"SF"`` (see ``bot.waybill.CARRIERS``).
+        carrier: Carrier code, e.g. ``"SF"`` (see ``bot.tracking.waybill.CARRIERS``).
         status: Current status.
         events: Scan history, oldest first; the last one is the latest scan.
         origin: Origin city.
@@ -114,7 +114,7 @@ class TrackingProvider(Protocol):
         """Look one normalised waybill up.
 
         Args:
-            waybill: Normalised number (``bot.waybill.normalise``).
+            waybill: Normalised number (``bot.tracking.waybill.normalise``).
             carriers: Candidate carrier codes; empty means "any".
 
         Returns:

@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from actions import services
-from bot.outlets import OutletDirectory
-from bot.policy import Policy
+from bot.policy.model import Policy
 from bot.tickets import TicketStore
 from bot.tracking.demo import DemoProvider
+from bot.tracking.outlets import OutletDirectory
 from tests.support import ROOT
 
 

@@ -114,7 +114,7 @@ class Servers:
             endpoints = self.workdir / "endpoints.yml"
             endpoints.write_text(
                 f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-                "event_broker:\n  type: connectors.events.ConsoleEventBroker\n"
+                "event_broker:\n  type: connectors.console.events.ConsoleEventBroker\n"
             )
         log = self.workdir / "rasa.log"
         proc = subprocess.Popen(

@@ -22,7 +22,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
-from connectors.wechat import WeChatInput, parse_xml
+from connectors.wechat.channel import WeChatInput, parse_xml
 from tests.support.claims import claim_tracker
 from tests.support.e2e_servers import free_port
 

@@ -1,0 +1,1 @@
+"""Late parcels: what the customer may choose and what the policy grants."""

@@ -1,0 +1,1 @@
+"""Human handoff: when to hand over (rules, anger), the waiting queue, the agent's summary, agent accounts."""
