@@ -29,14 +29,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import MAX_ATTEMPTS, lookup, remember
+from bot import services
 from bot.claims import offer as claims
 from bot.claims.attachments import PhotoRef, references
 from bot.claims.evidence import store_from_env
-from bot.common import answers
+from bot.common import answers, i18n
 from bot.common.redaction import mask_phones
+from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.policy.model import Offer, ticket_deadlines
 from bot.tickets import Decision, EvidenceItem, Ticket, TicketType
@@ -156,7 +157,7 @@ def _text(tracker: Tracker) -> str:
 
 def _pause(dispatcher: CollectingDispatcher, lang: str, pair: tuple[str, str] = _PAUSED) -> Dict[str, Any]:
     """End the form now, keeping the answers; the submit action then files nothing."""
-    dispatcher.utter_message(text=messages.in_language(pair, lang))
+    dispatcher.utter_message(text=i18n.in_language(pair, lang))
     return {PAUSED: True}
 
 
@@ -288,7 +289,7 @@ class ValidateDamageClaimForm(FormValidationAction):
             dispatcher.utter_message(text=claims.gave_up_text(draft_of(tracker), lang))
             return {PAUSED: True}  # resuming starts the count afresh
         if slot == "claim_waybill":
-            dispatcher.utter_message(text=messages.in_language(_WAYBILL_HINT, lang))
+            dispatcher.utter_message(text=i18n.in_language(_WAYBILL_HINT, lang))
         return {slot: None, ATTEMPTS: attempts}
 
     @staticmethod
@@ -405,7 +406,7 @@ class ValidateDamageClaimForm(FormValidationAction):
         kept = list(tracker.get_slot(slot) or [])
         known = {item["sha256"] for item in kept}
         kept += [ref.to_slot() for ref in good if ref.sha256 not in known]
-        dispatcher.utter_message(text=messages.in_language(_PHOTO_OK, lang).format(count=len(good)))
+        dispatcher.utter_message(text=i18n.in_language(_PHOTO_OK, lang).format(count=len(good)))
         return {slot: kept, **_answered(tracker)}
 
     # --------------------------------------------------------------- validators
@@ -444,12 +445,12 @@ class ValidateDamageClaimForm(FormValidationAction):
         )
         if existing is not None:
             dispatcher.utter_message(
-                text=messages.in_language(_EXISTING, lang).format(waybill=shipment.waybill, ticket=existing.id)
+                text=i18n.in_language(_EXISTING, lang).format(waybill=shipment.waybill, ticket=existing.id)
             )
             return {"claim_waybill": None, "claim_attempts": 0, PAUSED: True}
-        dispatcher.utter_message(text=messages.in_language(_ACCEPTED_WAYBILL, lang).format(waybill=shipment.waybill))
+        dispatcher.utter_message(text=i18n.in_language(_ACCEPTED_WAYBILL, lang).format(waybill=shipment.waybill))
         own = list(tracker.get_slot("my_waybills") or [])
-        proven = await ownership.proven(tracker, shipment)
+        proven = await ownership.proven(tracker.sender_id, shipment)
         return {
             "claim_waybill": shipment.waybill,
             "claim_parcel": claims.ParcelFacts.from_shipment(shipment).to_slot(),
@@ -494,7 +495,7 @@ class ValidateDamageClaimForm(FormValidationAction):
         if shipment is None or matched is None:
             return {**_pause(dispatcher, lang, _pair(identity.uncheckable_text)), "claim_owner": None, ATTEMPTS: 0}
         if matched:
-            await ownership.remember(tracker, shipment, "phone_last4")
+            await ownership.remember(tracker.sender_id, shipment, "phone_last4")
             return {"claim_owner": True, ATTEMPTS: 0}
         attempts = int(tracker.get_slot(ATTEMPTS) or 0) + 1
         if await ownership.count_failure(parcel.waybill):
@@ -516,7 +517,7 @@ class ValidateDamageClaimForm(FormValidationAction):
         if slot_value is False:
             lang = language_of(tracker)
             dispatcher.utter_message(
-                text=messages.in_language(
+                text=i18n.in_language(
                     (
                         "好的，我们重新确认一下几项信息（照片已保留）。",
                         "OK, let's go over the details again (your photos are kept).",
@@ -681,7 +682,7 @@ class ActionStartDamageClaim(Action):
         waybill = tracker.get_slot("claim_waybill")
         mentioned = [match.number for match in find_waybills(_text(tracker))]
         if waybill and (not mentioned or waybill in mentioned):
-            text = messages.in_language(_RESUME, language_of(tracker)).format(waybill=waybill)
+            text = i18n.in_language(_RESUME, language_of(tracker)).format(waybill=waybill)
             dispatcher.utter_message(text=text)
             return [SlotSet(PAUSED, None), SlotSet(ATTEMPTS, 0)]
         dispatcher.utter_message(response="utter_sorry_damage")
@@ -754,7 +755,7 @@ class ActionSubmitDamageClaim(Action):
             ticket = await asyncio.to_thread(_record, tracker, draft, offer, accepted)
         except Exception as exc:  # the answers stay in the slots; the customer can submit again
             logger.error("could not record the damage claim: %s", type(exc).__name__)
-            dispatcher.utter_message(text=messages.in_language(_SAVE_FAILED, lang))
+            dispatcher.utter_message(text=i18n.in_language(_SAVE_FAILED, lang))
             return [SlotSet("claim_confirmed", None), SlotSet("claim_offer_accepted", None)]
         dispatcher.utter_message(text=claims.outcome_text(ticket, offer, lang))
         cleared = [SlotSet(slot, 0 if slot == "claim_attempts" else None) for slot in CLAIM_SLOTS]

@@ -14,15 +14,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
 from actions.language import language_of
+from bot import services
+from bot.common.clock import format_duration
 from bot.delay import options as delay_options
 from bot.identity import proof as identity
 from bot.policy.model import Offer, OfferKind, delay_offer, ticket_deadlines
 from bot.tickets import Decision, Ticket, TicketStatus, TicketType
 from bot.tickets import messages as service_messages
 from bot.tracking import Shipment, Status
-from bot.tracking.messages import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ async def compensate(
 ) -> tuple[list[str], str | None, tuple[str, ...]]:
     """The policy's offer for a late shipment, and the delay ticket that records it.
 
-    Call it only for a customer who proved the parcel is theirs (``actions.ownership``).
+    Call it only for a customer who proved the parcel is theirs (``bot.identity.ownership``).
     The first asker gets the offer and a new ticket; anyone asking later (another
     conversation or channel) is told the offer already made and its ticket, and no
     second offer is recorded.

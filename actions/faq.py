@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
 from actions.language import language_of
+from bot import services
 from bot.tracking.outlets import Outlet
 
 OUTLET_KEY = "faq/outlet"

@@ -36,8 +36,8 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
 from actions.language import language_of
+from bot import services
 from bot.handoff.anger import conversation_score
 from bot.handoff.queue import HandoffQueue, queue_from_env
 from bot.handoff.rules import Signals, Trigger, customer_notice, decide, expected_wait, next_opening, request_key

@@ -10,12 +10,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import ownership, services
 from actions.delay import compensate
 from actions.language import language_of
 from actions.tickets import tell_parcel_tickets
 from actions.tracking import explain, lookup
+from bot import services
 from bot.delay import options as delay_options
+from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
 from bot.tracking import ProviderError, Shipment, messages
@@ -61,7 +62,7 @@ class ActionVerifyOwner(Action):
             return done
         if not matched:
             return self._wrong(dispatcher, check, lang, await ownership.count_failure(check.waybill))
-        await ownership.remember(tracker, shipment, "phone_last4")
+        await ownership.remember(tracker.sender_id, shipment, "phone_last4")
         return done + await self._carry_on(dispatcher, tracker, check, shipment, lang)
 
     @staticmethod

@@ -9,12 +9,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions import services
+from bot import services
+from bot.common.clock import format_time
 from bot.policy.model import ticket_deadlines
 from bot.tickets import Ticket, TicketType
 from bot.tickets import messages as service_messages
 from bot.tracking import Shipment, Status
-from bot.tracking.messages import format_time
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import LOOKUP_DEADLINE, explain, remember
+from bot import services
+from bot.identity import ownership
 from bot.tracking import ProviderError, messages
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class ActionLookupByPhone(Action):
         ticket_id: str | None = None
         choice: Dict[str, Any] | None = None
         for shipment in shipments:  # phone and name both matched: a proof for each parcel found
-            await ownership.remember(tracker, shipment, "phone_lookup", phone)
+            await ownership.remember(tracker.sender_id, shipment, "phone_lookup", phone)
             opened, offered, _ = await explain(dispatcher, tracker, shipment, lang, now)
             ticket_id, choice = opened or ticket_id, offered or choice
         own = list(tracker.get_slot("my_waybills") or [])

@@ -11,9 +11,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import ownership, services
 from actions.language import language_of
 from actions.tracking import lookup
+from bot import services
+from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
 from bot.tickets import messages as service_messages
@@ -75,7 +76,7 @@ class ActionCheckTicket(Action):
         if shipment is None:
             dispatcher.utter_message(text=messages.not_found(match.raw, lang))
             return []
-        if await ownership.proven(tracker, shipment):
+        if await ownership.proven(tracker.sender_id, shipment):
             await tell_parcel_tickets(dispatcher, shipment, lang)
             return []
         check = OwnerCheck(shipment.waybill, "tickets")

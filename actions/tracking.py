@@ -12,11 +12,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import ownership, services
 from actions.delay import compensate, late_offer
 from actions.language import language_of
 from actions.missing import MISSING_STATUSES, flow_intent, report_missing
+from bot import services
 from bot.delay import options as delay_options
+from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
 from bot.tracking import ProviderError, Shipment, Status, messages
@@ -70,7 +71,7 @@ async def explain(
     """Answer with a shipment's status, and open the ticket the case needs.
 
     Anyone who knows the number gets the public status. A customer who proved the
-    parcel is theirs (``actions.ownership``) also gets who signed, and: a "not
+    parcel is theirs (``bot.identity.ownership``) also gets who signed, and: a "not
     received" report on a lost or delivered parcel opens a missing-parcel ticket;
     otherwise a late parcel gets the policy's delay compensation (once per parcel,
     whoever asks) and, where they exist, choices (keep waiting, priority, pickup,
@@ -94,7 +95,7 @@ async def explain(
     ticket_id: str | None = None
     options: tuple[str, ...] = ()
     check: OwnerCheck | None = None
-    owner = await ownership.proven(tracker, shipment)
+    owner = await ownership.proven(tracker.sender_id, shipment)
     reported = flow_intent(tracker) == "report_missing" if missing is None else missing
     if reported and shipment.status in MISSING_STATUSES:
         if owner:

@@ -19,10 +19,11 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from bot.common import answers
+from bot.common.clock import format_time
+from bot.common.i18n import in_language
 from bot.policy.model import Offer, Policy, damage_offer, money
 from bot.tickets import Ticket
 from bot.tracking import Shipment, Status
-from bot.tracking.messages import format_time, in_language
 
 PARTS = ("outer", "contents", "both")
 """What can be damaged: the outer packaging, the contents, or both."""

@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.common import answers
+from bot.common.clock import format_duration, format_time
+from bot.common.i18n import in_language
 from bot.policy.model import Policy, held_lateness
 from bot.tracking import HoldReason, Shipment, Status
-from bot.tracking.messages import format_duration, format_time, in_language, lateness
+from bot.tracking.messages import lateness
 from bot.tracking.waybill import find_waybills
 
 KEEP_WAITING = "keep_waiting"

@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.common.clock import format_duration, format_time
+from bot.common.i18n import in_language
 from bot.policy.model import HANDOFF_REASONS, Policy, in_business_hours
-from bot.tracking.messages import format_duration, format_time, in_language
 
 EXPLICIT_INTENTS = frozenset({"request_human"})
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.common.clock import format_time
+from bot.common.i18n import in_language
 from bot.policy.model import Offer
 from bot.tickets import Ticket, TicketStatus, TicketType
-from bot.tracking.messages import format_time, in_language
 
 _TYPES = {
     TicketType.DAMAGE_CLAIM: ("破损理赔", "damage claim"),

@@ -28,17 +28,15 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
 
+from bot.common.clock import CHINA_TZ
 from bot.tracking.models import HoldReason, ScanEvent, Shipment, Status
-
-CHINA_TZ = timezone(timedelta(hours=8))
-"""China Standard Time (UTC+8, no daylight saving)."""
 
 _RELATIVE = re.compile(r"^([+-])(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _MASKED_PHONE = re.compile(r"^1\d{2}\*{4}\d{4}$")

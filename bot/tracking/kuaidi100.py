@@ -58,7 +58,7 @@ from typing import Any, Mapping, Sequence
 
 import aiohttp
 
-from bot.tracking.fixtures import CHINA_TZ
+from bot.common.clock import CHINA_TZ
 from bot.tracking.models import HoldReason, ProviderError, ScanEvent, Shipment, Status
 
 logger = logging.getLogger(__name__)

@@ -7,16 +7,15 @@ replies that depend on shipment data. Every function takes ``lang`` (``"zh"`` or
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, TypeVar
 
+from bot.common.clock import format_duration, format_time
+from bot.common.i18n import in_language
 from bot.tracking.models import HoldReason, Shipment, Status
 from bot.tracking.waybill import CARRIERS
 
 _T = TypeVar("_T")
-
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-"""Times are shown in China Standard Time, as customers and carriers use it."""
 
 LATE_GRACE = timedelta(minutes=30)
 """A shipment counts as late once it is this much past its promised time."""
@@ -94,49 +93,6 @@ _HOLD_NEXT = {
         "Inspection usually takes 1–3 working days; we will contact you if documents are needed.",
     ),
 }
-
-
-def in_language(pair: tuple[_T, _T], lang: str) -> _T:
-    """Pick the text for ``lang`` from a ``(Chinese, English)`` pair."""
-    return pair[1] if lang == "en" else pair[0]
-
-
-def format_time(moment: datetime, lang: str) -> str:
-    """Show a time in China Standard Time, the way a customer reads it.
-
-    Args:
-        moment: An aware datetime (naive ones are taken as China time).
-        lang: ``"zh"`` or ``"en"``.
-
-    Returns:
-        ``11月20日 14:30`` or ``20 Nov 14:30``.
-    """
-    local = moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment.astimezone(CHINA_TZ)
-    if lang == "en":
-        return local.strftime("%d %b %H:%M").lstrip("0")
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def format_duration(delta: timedelta, lang: str) -> str:
-    """Say how long a delay is, rounded to what a customer cares about.
-
-    Args:
-        delta: A positive duration.
-        lang: ``"zh"`` or ``"en"``.
-
-    Returns:
-        ``2天5小时`` / ``2 days 5 hours``, or hours only under a day.
-    """
-    hours = max(1, int(delta.total_seconds() // 3600))
-    days, hours = divmod(hours, 24)
-    if lang == "en":
-        parts = []
-        if days:
-            parts.append(f"{days} day{'s' if days != 1 else ''}")
-        if hours:
-            parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-        return " ".join(parts)
-    return (f"{days}天" if days else "") + (f"{hours}小时" if hours else "")
 
 
 def carrier_name(code: str, lang: str) -> str:
@@ -397,8 +353,3 @@ def several_found(count: int, lang: str) -> str:
     if lang == "en":
         return f"I found {count} shipments:"
     return f"为您查到 {count} 个包裹："
-
-
-def now_in_china() -> datetime:
-    """The current time in China Standard Time."""
-    return datetime.now(CHINA_TZ)

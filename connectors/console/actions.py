@@ -16,6 +16,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 
+from bot.common.clock import now_in_china
 from bot.common.redaction import mask_phones
 from bot.handoff.agents import AgentSession, AgentStore
 from bot.handoff.agents import store_from_env as agents_from_env
@@ -23,7 +24,7 @@ from bot.handoff.queue import QueueEntry
 from bot.tickets import InvalidTransition, TicketStatus, TicketStore, TicketType
 from bot.tickets import store_from_env as tickets_from_env
 from bot.tracking import provider_from_env
-from bot.tracking.messages import describe_shipment, now_in_china
+from bot.tracking.messages import describe_shipment
 from connectors.common.senders import deliver
 from connectors.console import live
 

@@ -10,7 +10,6 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
 from actions.claims import (
     ActionAskClaimConfirmed,
     ActionAskClaimOfferAccepted,
@@ -27,9 +26,10 @@ from actions.per_message import ActionReadMessage
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
 from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
+from bot import services
+from bot.common.clock import CHINA_TZ
 from bot.policy.model import Policy
 from bot.tickets import TicketStatus, TicketType
-from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import Kuaidi100Provider
 from tests.fakes.tracking import SlowUpstream
 from tests.support import ROOT

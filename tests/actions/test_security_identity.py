@@ -15,12 +15,12 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
 from actions.identity import ActionVerifyOwner
 from actions.tickets import ActionCheckTicket
 from actions.tracking import ActionTrackWaybill
+from bot import services
+from bot.common.clock import CHINA_TZ
 from bot.tickets import TicketType
-from bot.tracking.fixtures import CHINA_TZ
 from tests.support.actions import demo_action_services
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)

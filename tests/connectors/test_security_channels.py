@@ -48,9 +48,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sanic import Blueprint
 
-from actions import services
 from actions.claims import FORM
 from actions.handoff import ActionHandoff, set_handoff_queue
+from bot import services
 from bot.common.ratelimit import MemoryRateLimiter, set_limiter
 from bot.handoff.queue import (
     HandoffQueue,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from actions import services
+from bot import services
 from bot.policy.model import Policy
 from bot.tickets import TicketStore
 from bot.tracking.demo import DemoProvider
@@ -17,7 +17,7 @@ from tests.support import ROOT
 
 @contextmanager
 def demo_action_services(workdir: Path, now: datetime) -> Iterator[DemoProvider]:
-    """Configure ``actions.services`` with the demo provider, outlets, policy and a ticket store in ``workdir``.
+    """Configure ``bot.services`` with the demo provider, outlets, policy and a ticket store in ``workdir``.
 
     The clock is fixed at ``now``. Everything is closed and the services reset on exit.
     """

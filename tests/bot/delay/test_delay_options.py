@@ -12,10 +12,10 @@ import yaml
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.common.clock import CHINA_TZ
 from bot.delay import options as d
 from bot.policy.model import DEFAULT_POLICY_PATH, Policy
 from bot.tracking import HoldReason, Shipment, Status
-from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.models import ScanEvent
 from components.quick_replies import QuickReplyIntentClassifier, quick_reply_intent
 from tests.support import ROOT

@@ -20,8 +20,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
 from actions.handoff import ActionAssessHandoff, model_score
+from bot import services
 from bot.handoff import anger_model
 from bot.handoff.anger import DEFAULT, conversation_score, score
 from bot.handoff.anger_model import AngerModel, TrainingSettings, lexicon_features, load_rows, ngrams, prepare

@@ -14,8 +14,9 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
 from actions.handoff import ActionAssessHandoff, ActionOfferHandoff
+from bot import services
+from bot.common.clock import CHINA_TZ
 from bot.handoff.rules import (
     Signals,
     Trigger,
@@ -34,7 +35,6 @@ from bot.handoff.rules import (
 )
 from bot.policy.model import DEFAULT_POLICY_PATH, Policy
 from bot.tickets import TicketStore
-from bot.tracking.fixtures import CHINA_TZ
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from datetime import datetime
 import pytest
 from aiohttp import web
 
+from bot.common.clock import CHINA_TZ
 from bot.tracking import HoldReason, ProviderError, Status
-from bot.tracking.fixtures import CHINA_TZ
 from bot.tracking.kuaidi100 import KUAIDI100_COM, Kuaidi100Provider, kuaidi100_sign, parse_query_reply
 
 CUSTOMER = "ABCDEF0123456789ABCDEF0123456789"

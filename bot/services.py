@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
+from bot.common.clock import now_in_china
 from bot.policy.model import Policy
 from bot.settings import reset_settings, settings
 from bot.tickets import TicketStore
 from bot.tickets import store_from_env as tickets_from_env
 from bot.tracking import TrackingProvider, provider_from_env
-from bot.tracking.messages import now_in_china
 from bot.tracking.outlets import OutletDirectory
 
 _provider: TrackingProvider | None = None

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from rasa_sdk import Tracker
-
-from actions import services
+from bot import services
 from bot.common.ratelimit import limiter
 from bot.identity import proof as identity
 from bot.policy.limits import limits
@@ -20,7 +18,7 @@ from bot.tracking import ProviderError, Shipment
 logger = logging.getLogger(__name__)
 
 
-async def proven(tracker: Tracker, shipment: Shipment) -> bool:
+async def proven(conversation_id: str, shipment: Shipment) -> bool:
     """Whether the conversation proved this parcel, or its receiver phone, within the proof's lifetime.
 
     A database outage counts as "not proven": the customer is asked for the digits, never
@@ -28,18 +26,18 @@ async def proven(tracker: Tracker, shipment: Shipment) -> bool:
     """
     mask = identity.phone_mask(shipment.receiver_phone)
     try:
-        return await asyncio.to_thread(services.tickets().has_proof, tracker.sender_id, shipment.waybill, mask)
+        return await asyncio.to_thread(services.tickets().has_proof, conversation_id, shipment.waybill, mask)
     except Exception as exc:  # fail closed
         logger.error("proof lookup failed: %s", type(exc).__name__)
         return False
 
 
-async def remember(tracker: Tracker, shipment: Shipment, method: str, phone: str = "") -> None:
+async def remember(conversation_id: str, shipment: Shipment, method: str, phone: str = "") -> None:
     """Keep the proof for this conversation (a masked phone only: a full number is masked first)."""
     mask = identity.phone_mask(phone or shipment.receiver_phone)
     try:
         await asyncio.to_thread(
-            services.tickets().record_proof, tracker.sender_id, shipment.waybill, mask, method,
+            services.tickets().record_proof, conversation_id, shipment.waybill, mask, method,
             identity.proof_lifetime(),
         )  # fmt: skip
     except Exception as exc:  # the proof still counts for this turn; the next one asks again
