@@ -23,7 +23,7 @@ import pytest
 from tests.fakes.telegram import FakeTelegram, small_jpeg
 from tests.fakes.wechat import FakeWeChat
 from tests.support.console import CONSOLE, create_agent, login
-from tests.support.e2e_servers import ROOT, Servers
+from tests.support.e2e_servers import Servers, require_model
 from tests.support.telegram import SECRET as TG_SECRET
 from tests.support.telegram import TOKEN as TG_TOKEN
 from tests.support.telegram import message_update, photo_size
@@ -39,8 +39,7 @@ SENTINEL_WAYBILL = "SF1229568959649"  # another parcel (out for delivery): its a
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[tuple[Servers, FakeWeChat, FakeTelegram]]:
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
+    require_model()
     wechat = FakeWeChat(APP_ID, APP_SECRET).start()
     telegram = FakeTelegram([TG_TOKEN])
     telegram.__enter__()

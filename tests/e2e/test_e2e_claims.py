@@ -20,7 +20,7 @@ from PIL import Image
 
 from bot.tickets import TicketStore, TicketType
 from tests.support.console import CONSOLE, create_agent, login
-from tests.support.e2e_servers import ROOT, Servers
+from tests.support.e2e_servers import ROOT, Servers, running_servers
 from tests.support.images import GPS_MARK, jpeg_with_gps, png_with_metadata
 
 pytestmark = pytest.mark.e2e
@@ -35,15 +35,8 @@ TICKET = re.compile(r"TK-\d{8}-\d{4,}")
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
-    running = Servers(tmp_path_factory.mktemp("e2e-claims"))
-    try:
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(tmp_path_factory.mktemp("e2e-claims")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture()

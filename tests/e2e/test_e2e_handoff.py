@@ -19,25 +19,18 @@ import pytest
 
 from bot.tickets import TicketStatus, TicketStore, TicketType
 from tests.support.console import CONSOLE, PASSWORD, create_agent, login
-from tests.support.e2e_servers import ROOT, Servers
+from tests.support.e2e_servers import ROOT, Servers, running_servers
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
-    running = Servers(tmp_path_factory.mktemp("e2e-handoff"))
-    try:
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(tmp_path_factory.mktemp("e2e-handoff")) as running:
         for name, display in (("agent.li", "李客服"), ("agent.wang", "王客服")):
             create_agent(running, name, display)
         create_agent(running, "lead.zhang", "张主管", "--role", "supervisor")
         yield running
-    finally:
-        running.stop()
 
 
 def poll(servers: Servers, sender: str) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.tracking import SlowUpstream
-from tests.support.e2e_servers import ROOT, Servers, http
+from tests.support.e2e_servers import Servers, http, running_servers
 
 pytestmark = pytest.mark.e2e
 
@@ -26,15 +26,8 @@ DELIVERED_PROOF = "8712"
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
-    running = Servers(tmp_path_factory.mktemp("e2e"))
-    try:
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(tmp_path_factory.mktemp("e2e")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def has_chinese(text: str) -> bool:

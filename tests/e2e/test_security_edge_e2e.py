@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from bot.policy.limits import limits
-from tests.support.e2e_servers import ROOT, Servers, http
+from tests.support.e2e_servers import Servers, http, running_servers
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +38,10 @@ OVERSIZE = 30 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make model` (make test does it first)")
-    running = Servers(tmp_path_factory.mktemp("e2e-security-edge"))
-    try:
-        running.start_actions()
-        running.start_rasa(WIDGET_SECRET="e2e-security-edge-" + "s" * 20)
+    workdir = tmp_path_factory.mktemp("e2e-security-edge")
+    with running_servers(workdir, WIDGET_SECRET="e2e-security-edge-" + "s" * 20) as running:
         running.say("edge-warm-up", "你好")  # the first turn loads the NLU pipeline
         yield running
-    finally:
-        running.stop()
 
 
 def send_oversize(base: str) -> int:

@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,3 +174,28 @@ class Servers:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def require_model() -> None:
+    """Fail (never skip) when no trained model exists: ``make test`` trains one first."""
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        raise AssertionError("no trained model in models/: run `make model` (make test does it first)")
+
+
+@contextmanager
+def running_servers(workdir: Path, *, credentials: Path | None = None, **rasa_env: str) -> Iterator[Servers]:
+    """The action server and the Rasa server for one test module, stopped afterwards.
+
+    Args:
+        workdir: A fresh folder for the servers' databases and logs.
+        credentials: A credentials file instead of the shipped one.
+        **rasa_env: Environment variables for the Rasa server.
+    """
+    require_model()
+    running = Servers(workdir)
+    try:
+        running.start_actions()
+        running.start_rasa(credentials=credentials, **rasa_env)
+        yield running
+    finally:
+        running.stop()
