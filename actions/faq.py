@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.language import language_of
 from bot import services
+from bot.common.i18n import language, text
 from bot.tracking.outlets import Outlet
 
 OUTLET_KEY = "faq/outlet"
@@ -25,7 +25,7 @@ def selected_faq(tracker: Tracker) -> str | None:
 
 def format_outlets(found: List[Outlet], lang: str) -> str:
     """A short list of outlets with address, hours and phone."""
-    lines = ["Outlets near you:" if lang == "en" else "为您找到以下网点："]
+    lines = [text("tracking.outlets.head", lang)]
     for outlet in found:
         lines.append(outlet.describe(lang))
     return "\n".join(lines)
@@ -52,7 +52,7 @@ class ActionAnswerFaq(Action):
         if key == OUTLET_KEY:
             found = services.outlets().find(tracker.latest_message.get("text") or "")
             if found:
-                dispatcher.utter_message(text=format_outlets(found, language_of(tracker)))
+                dispatcher.utter_message(text=format_outlets(found, language(tracker.get_slot("language"))))
                 return []
         dispatcher.utter_message(response=f"utter_{key}")
         return []

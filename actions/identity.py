@@ -10,16 +10,17 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.delay import compensate
-from actions.language import language_of
-from actions.tickets import tell_parcel_tickets
-from actions.tracking import explain, lookup
 from bot import services
+from bot.common.i18n import language
 from bot.delay import options as delay_options
+from bot.delay import service as delay
 from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
+from bot.tickets import overview
+from bot.tickets.service import Requester
 from bot.tracking import ProviderError, Shipment, messages
+from bot.tracking import service as tracking
 from bot.tracking.waybill import find_waybills
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class ActionVerifyOwner(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         """A right answer keeps the proof and does what was asked; wrong ones count, three end the check."""
-        lang = language_of(tracker)
+        lang = language(tracker.get_slot("language"))
         check = OwnerCheck.from_slot(tracker.get_slot("owner_check"))
         if check is None:
             dispatcher.utter_message(response="utter_no_owner_check")
@@ -48,7 +49,7 @@ class ActionVerifyOwner(Action):
             dispatcher.utter_message(text=identity.locked_text(lang))
             return done
         try:
-            shipment = await lookup(find_waybills(check.waybill)[0])
+            shipment = await tracking.lookup(find_waybills(check.waybill)[0])
         except (ProviderError, IndexError) as exc:
             logger.warning("proof: tracking failed: %s", type(exc).__name__)
             dispatcher.utter_message(text=messages.provider_down(lang))
@@ -86,21 +87,25 @@ class ActionVerifyOwner(Action):
         now = services.now()
         if check.purpose == "tickets":
             dispatcher.utter_message(text=identity.verified_text(lang))
-            await tell_parcel_tickets(dispatcher, shipment, lang)
-            return []
-        if check.purpose == "delay":
-            lines, ticket_id, options = await compensate(tracker, shipment, lang, now)
-            if lines and ticket_id:
-                text = "\n".join([identity.verified_text(lang), *lines])
-                if options:
-                    dispatcher.utter_message(text=text, buttons=delay_options.buttons(options, lang))
-                    choice = {"ticket_id": ticket_id, "waybill": shipment.waybill, "options": list(options)}
-                    return [SlotSet("ticket_id", ticket_id), SlotSet("delay_choice", choice)]
+            text = await overview.parcel_tickets(shipment.waybill, lang)
+            if text is None:
+                dispatcher.utter_message(response="utter_tickets_unavailable")
+            else:
                 dispatcher.utter_message(text=text)
-                return [SlotSet("ticket_id", ticket_id)]
+            return []
+        requester = Requester(tracker.sender_id, tracker.get_latest_input_channel() or "rest")
+        if check.purpose == "delay":
+            found = await delay.compensate(requester, shipment, lang, now)
+            if found.lines and found.ticket_id:
+                text = "\n".join([identity.verified_text(lang), *found.lines])
+                choice = found.choice_slot(shipment.waybill)
+                if choice:
+                    dispatcher.utter_message(text=text, buttons=delay_options.buttons(found.options, lang))
+                    return [SlotSet("ticket_id", found.ticket_id), SlotSet("delay_choice", choice)]
+                dispatcher.utter_message(text=text)
+                return [SlotSet("ticket_id", found.ticket_id)]
         dispatcher.utter_message(text=identity.verified_text(lang))
-        ticket_id, offered, _ = await explain(
-            dispatcher, tracker, shipment, lang, now, missing=check.purpose == "missing"
-        )
-        events: List[Dict[str, Any]] = [SlotSet("ticket_id", ticket_id)] if ticket_id else []
-        return events + ([SlotSet("delay_choice", offered)] if offered else [])
+        answer = await tracking.answer(requester, shipment, lang, now, reported_missing=check.purpose == "missing")
+        dispatcher.utter_message(text=answer.text, buttons=answer.quick_replies(lang))
+        events: List[Dict[str, Any]] = [SlotSet("ticket_id", answer.ticket_id)] if answer.ticket_id else []
+        return events + ([SlotSet("delay_choice", answer.choice)] if answer.choice else [])

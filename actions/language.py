@@ -9,12 +9,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.common.i18n import language
 from bot.common.text import detect_language
 
 
 def language_of(tracker: Tracker) -> str:
     """The conversation's language (``"zh"`` or ``"en"``)."""
-    return "en" if tracker.get_slot("language") == "en" else "zh"
+    return language(tracker.get_slot("language"))
 
 
 class ActionDetectLanguage(Action):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -13,11 +12,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.language import language_of
-from actions.tracking import LOOKUP_DEADLINE, explain, remember
 from bot import services
+from bot.common.i18n import language
 from bot.identity import ownership
+from bot.missing.service import flow_intent
+from bot.tickets.service import Requester
 from bot.tracking import ProviderError, messages
+from bot.tracking import service as tracking
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +130,13 @@ class ActionLookupByPhone(Action):
         domain: DomainDict,
     ) -> List[Dict[str, Any]]:
         """Looks the shipments up and explains each one."""
-        lang = language_of(tracker)
+        lang = language(tracker.get_slot("language"))
         phone = tracker.get_slot("phone") or ""
         name = tracker.get_slot("receiver_name") or ""
         forget = [SlotSet("phone", None), SlotSet("receiver_name", None)]
         try:
-            shipments = await asyncio.wait_for(services.provider().find_by_phone(phone, name), LOOKUP_DEADLINE)
-        except (ProviderError, asyncio.TimeoutError) as exc:
+            shipments = await tracking.find_by_phone(phone, name)
+        except ProviderError as exc:
             logger.warning("phone lookup failed: %s", type(exc).__name__)
             dispatcher.utter_message(text=messages.provider_down(lang))
             return forget
@@ -144,14 +145,17 @@ class ActionLookupByPhone(Action):
             return forget
         dispatcher.utter_message(text=messages.several_found(len(shipments), lang))
         now = services.now()
+        requester = Requester(tracker.sender_id, tracker.get_latest_input_channel() or "rest")
+        reported = flow_intent(tracker) == "report_missing"
         ticket_id: str | None = None
         choice: Dict[str, Any] | None = None
         for shipment in shipments:  # phone and name both matched: a proof for each parcel found
             await ownership.remember(tracker.sender_id, shipment, "phone_lookup", phone)
-            opened, offered, _ = await explain(dispatcher, tracker, shipment, lang, now)
-            ticket_id, choice = opened or ticket_id, offered or choice
+            answer = await tracking.answer(requester, shipment, lang, now, reported_missing=reported)
+            dispatcher.utter_message(text=answer.text, buttons=answer.quick_replies(lang))
+            ticket_id, choice = answer.ticket_id or ticket_id, answer.choice or choice
         own = list(tracker.get_slot("my_waybills") or [])
-        events = forget + [SlotSet("my_waybills", remember(own, [s.waybill for s in shipments]))]
+        events = forget + [SlotSet("my_waybills", tracking.remember(own, [s.waybill for s in shipments]))]
         events += [SlotSet("ticket_id", ticket_id)] if ticket_id else []
         return events + ([SlotSet("delay_choice", choice)] if choice else [])
 

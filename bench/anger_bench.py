@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import anger_model  # noqa: E402
+from bot.handoff import anger_model  # noqa: E402
 from bot.handoff.anger import score  # noqa: E402
 
 LOGISTICS = ROOT / "bench" / "data" / "anger_logistics.tsv"

@@ -29,7 +29,7 @@ import check_anger  # noqa: E402
 import check_nlu  # noqa: E402
 import check_ood  # noqa: E402
 
-from bot import anger_model  # noqa: E402
+from bot.handoff import anger_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "quality.json"
 FIGURES = [

@@ -49,30 +49,16 @@ class BusyBot(ChannelServer):
 
 
 class BareRoute(ChannelServer):
-    """The reference: a route that answers ``success`` and does nothing else."""
+    """The reference: a route that answers ``success`` and does nothing else (same server boot)."""
 
-    def start(self) -> BareRoute:  # noqa: D102
-        from tests.support.e2e_servers import free_port
-
+    def build_app(self) -> Sanic:  # noqa: D102
         app = Sanic(f"bare_{id(self)}", configure_logging=False)
 
         @app.post("/webhooks/wechat/webhook")
         async def ack(request: Any) -> Any:
             return response.text("success")
 
-        port = free_port()
-        self.thread.start()
-
-        async def boot() -> Any:
-            server = await app.create_server("127.0.0.1", port, return_asyncio_server=True, access_log=False)
-            await server.startup()
-            await server.before_start()
-            await server.after_start()
-            return server
-
-        self._server = self.call(boot())
-        self.url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
-        return self
+        return app
 
 
 def _measure(server: ChannelServer, callbacks: int, first: int = 0) -> list[float]:
@@ -96,7 +82,6 @@ def _pct(values: list[float], p: float) -> float:
 
 def run(callbacks: int = 300) -> str:
     """Measure both servers and return a Markdown table."""
-    Sanic.test_mode = True
     fake = FakeWeChat(APP_ID, APP_SECRET).start()
     try:
         ours = BusyBot(WeChatInput(APP_ID, APP_SECRET, TOKEN, api_base_url=fake.url)).start()

@@ -53,7 +53,7 @@ cat <<MSG
 
   More demo numbers: README.md ("Demo numbers to try") and fixtures/shipments.yml.
 
-  The REST channel answers only this host until REST_API_KEYS is set (README, "Security model").
+  The REST channel answers only this host until REST_API_KEYS is set (docs/security.md).
 
   HTTP API (conversations, model) needs the token from $TOKEN_WHERE, in a header:
     curl -s -H "Authorization: Token $TOKEN_SHELL" http://$HOST:$PORT/status

@@ -1,9 +1,15 @@
-"""Attachments at the channel edge: raw photos in, small references out.
+"""Attachments in message metadata: raw photos in at the channel edge, small references out.
 
-A channel receives a customer's photo (base64 in REST metadata; later a WeChat or
-Telegram media download) and calls :func:`ingest`. Each photo is checked by
-content, re-encoded without metadata and kept in the evidence store; the message
-metadata that goes on to Rasa then carries only a reference per photo::
+Every channel puts customer photos into the message metadata in one shape::
+
+    {"attachments": [{"kind": "image", "data": "<base64>",
+                      "filename": "IMG_0001.jpg", "content_type": "image/jpeg"}]}
+
+:func:`decode_attachments` turns that (or any garbage in its place) into
+:class:`RawAttachment` items without ever raising. A channel then calls :func:`ingest`:
+each photo is checked by content (:func:`bot.claims.images.check_image`), re-encoded
+without metadata and kept in the evidence store; the message metadata that goes on to
+Rasa then carries only a reference per photo::
 
     {"attachments": [{"kind": "image", "sha256": "…", "size": 48213,
                       "content_type": "image/jpeg", "width": 1200, "height": 900},
@@ -17,14 +23,134 @@ the references back with :func:`references`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from bot.claims.evidence import ERROR_CODES, EvidenceError, EvidenceStore, check_image, decode_attachments
+from bot.claims.evidence import EvidenceStore
+from bot.claims.images import check_image
+from bot.claims.limits import MAX_ATTACHMENTS, MAX_ENCODED_CHARS
+from bot.claims.refusals import ERROR_CODES, EvidenceError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+_DATA_URL = re.compile(r"^data:[^,]{0,100};base64,", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class RawAttachment:
+    """One attachment from message metadata, decoded but not yet checked.
+
+    Attributes:
+        index: Position in the metadata list.
+        kind: Claimed kind (``"image"``), or ``""`` when unreadable.
+        data: Decoded bytes, or ``None`` when the item is invalid.
+        filename: Client-side name, cleaned, for display only (never for paths).
+        claimed_content_type: MIME type the sender claimed; informational only.
+        error: Reason code (see :data:`ERROR_CODES`) when invalid, else ``None``.
+    """
+
+    index: int
+    kind: str
+    data: bytes | None
+    filename: str | None = None
+    claimed_content_type: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item decoded and can go on to :func:`check_image`."""
+        return self.error is None and self.data is not None
+
+    def problem(self) -> EvidenceError | None:
+        """Return the :class:`EvidenceError` for an invalid item, else ``None``."""
+        return EvidenceError.from_code(self.error) if self.error else None
+
+
+def _clean_filename(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    name = _CONTROL.sub("", value).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255] or None
+
+
+def _decode_one(index: int, item: object, max_encoded_chars: int) -> RawAttachment:
+    if not isinstance(item, Mapping):
+        return RawAttachment(index, "", None, error="malformed")
+    kind = item.get("kind", "image")
+    filename = _clean_filename(item.get("filename"))
+    claimed = item.get("content_type")
+    claimed = claimed[:100] if isinstance(claimed, str) else None
+
+    def invalid(code: str, kind_: str = "") -> RawAttachment:
+        return RawAttachment(index, kind_, None, filename, claimed, error=code)
+
+    if not isinstance(kind, str):
+        return invalid("malformed")
+    if kind != "image":
+        return invalid("unsupported_kind", kind[:30])
+    data = item.get("data")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        if len(raw) > max_encoded_chars:
+            return invalid("too_large", kind)
+    elif isinstance(data, str):
+        if len(data) > max_encoded_chars:
+            return invalid("too_large", kind)
+        text = _DATA_URL.sub("", data.strip(), count=1)
+        text = "".join(text.split())  # MIME-style line breaks
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return invalid("bad_encoding", kind)
+    elif data is None:
+        return invalid("empty", kind)
+    else:
+        return invalid("malformed", kind)
+    if not raw:
+        return invalid("empty", kind)
+    return RawAttachment(index, kind, raw, filename, claimed)
+
+
+def decode_attachments(
+    metadata: object,
+    *,
+    max_count: int = MAX_ATTACHMENTS,
+    max_encoded_chars: int = MAX_ENCODED_CHARS,
+) -> list[RawAttachment]:
+    """Read ``metadata["attachments"]`` into :class:`RawAttachment` items; never raises.
+
+    A missing or non-dict ``metadata`` (or no ``attachments`` key) yields ``[]``.
+    An ``attachments`` value that is not a list yields one ``malformed`` item.
+    Items are flagged (``error`` set) rather than dropped: not a dict →
+    ``malformed``; kind other than ``"image"`` → ``unsupported_kind``; missing or
+    empty data → ``empty``; bad base64 → ``bad_encoding``; too long →
+    ``too_large``. Items past ``max_count`` are not decoded; a single
+    ``too_many`` item stands for all of them.
+
+    Args:
+        metadata: The message metadata as received from the channel.
+        max_count: Most attachments decoded from one message.
+        max_encoded_chars: Longest base64 string (or raw byte string) accepted.
+
+    Returns:
+        One item per attachment, in order, plus a trailing ``too_many`` item if any were cut.
+    """
+    if not isinstance(metadata, Mapping):
+        return []
+    items = metadata.get("attachments")
+    if items is None:
+        return []
+    if not isinstance(items, (list, tuple)):
+        return [RawAttachment(0, "", None, error="malformed")]
+    result = [_decode_one(i, item, max_encoded_chars) for i, item in enumerate(items[:max_count])]
+    if len(items) > max_count:
+        result.append(RawAttachment(max_count, "", None, error="too_many"))
+    return result
 
 
 @dataclass(frozen=True)
@@ -35,7 +161,7 @@ class PhotoRef:
         sha256: Evidence id in the store ("" when refused).
         size: Stored size in bytes.
         content_type: MIME type of the stored file.
-        error: Refusal code (see :data:`bot.claims.evidence.ERROR_CODES`), or ``None``.
+        error: Refusal code (see :data:`bot.claims.refusals.ERROR_CODES`), or ``None``.
     """
 
     sha256: str = ""
@@ -61,7 +187,7 @@ def ingest(metadata: Any, store: EvidenceStore, *, refuse: str | None = None) ->
     Args:
         metadata: Message metadata as the client sent it (anything).
         store: Where accepted photos go.
-        refuse: An error code (one of :data:`bot.claims.evidence.ERROR_CODES`, e.g. ``"outside_claim"``
+        refuse: An error code (one of :data:`bot.claims.refusals.ERROR_CODES`, e.g. ``"outside_claim"``
             or ``"slow_down"``) given to every attachment that decoded: nothing is checked
             or stored then, so the image work is skipped altogether.
 

@@ -5,9 +5,9 @@ capability. A file's nested keys are flattened with dots and prefixed with the f
 name, so ``bot/texts/zh/claims.yml``::
 
     offer:
-      cash: "我们将赔付 {amount} 元。"
+      fast_track: "您的理赔符合快速理赔条件：我们可以立即为您赔付 {amount} 元，无需等待审核。"
 
-is the key ``claims.offer.cash``. Placeholders are ``str.format`` fields filled by
+is the key ``claims.offer.fast_track``. Placeholders are ``str.format`` fields filled by
 :func:`text`. Both languages must hold the same keys with the same placeholders; the test
 ``tests/bot/common/test_i18n.py`` checks that, and that every key the code names exists.
 

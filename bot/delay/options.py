@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from bot.common import answers
 from bot.common.clock import format_duration, format_time
-from bot.common.i18n import in_language
-from bot.policy.model import Policy, held_lateness
+from bot.common.i18n import LANGUAGES, text
+from bot.policy.model import Policy
+from bot.policy.offers import held_lateness
 from bot.tracking import HoldReason, Shipment, Status
 from bot.tracking.messages import lateness
 from bot.tracking.waybill import find_waybills
@@ -35,12 +36,6 @@ OPTIONS = (KEEP_WAITING, PRIORITY, PICKUP, REDIRECT)
 INTENT = "choose_delay_option"
 """Intent given to a message that is exactly one of the option phrases."""
 
-_TITLES = {
-    KEEP_WAITING: ("继续等待", "Keep waiting"),
-    PRIORITY: ("优先派送", "Priority dispatch"),
-    PICKUP: ("改为网点自取", "Collect at an outlet"),
-    REDIRECT: ("改派地址", "Redirect to another address"),
-}
 _SYNONYMS = {
     KEEP_WAITING: ("继续等", "我再等等", "再等等", "等着吧", "wait", "keep waiting", "i'll wait", "i will wait"),
     PRIORITY: ("加急", "优先派送", "加急派送", "尽快派送", "priority", "priority dispatch", "expedite", "rush it"),
@@ -56,14 +51,17 @@ def _key(text: str) -> str:
     return _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", text or "").lower()).strip()
 
 
-_PHRASES = {_key(phrase): option for option in OPTIONS for phrase in (*_SYNONYMS[option], *_TITLES[option])}
-_PHRASES.update(
-    {
-        _key(f"{number} {in_language(_TITLES[o], lang)}"): o
-        for number, o in enumerate(OPTIONS, 1)
-        for lang in ("zh", "en")
-    }
-)
+def title(option: str, lang: str) -> str:
+    """The option's button label (``delay.option.<option>``)."""
+    return text(f"delay.option.{option}", lang)
+
+
+_PHRASES = {
+    _key(phrase): option
+    for option in OPTIONS
+    for phrase in (*_SYNONYMS[option], title(option, "zh"), title(option, "en"))
+}
+_PHRASES.update({_key(f"{number} {title(o, lang)}"): o for number, o in enumerate(OPTIONS, 1) for lang in LANGUAGES})
 
 
 def parse_option(text: str) -> str | None:
@@ -153,16 +151,7 @@ def stale_line(shipment: Shipment, now: datetime, policy: Policy, lang: str) -> 
     """The apology for a parcel with no scan for longer than the policy allows."""
     latest = shipment.latest
     quiet = format_duration(now - latest.time, lang) if latest is not None else ""
-    limit = format_duration(policy.delay.held_threshold, lang)
-    if lang == "en":
-        return (
-            f"Even though the promised time has not passed, the parcel has had no scan for {quiet}, longer "
-            f"than our {limit} standard. I'm sorry: we treat it as delayed."
-        )
-    return (
-        f"虽然还在承诺时效内，但包裹已有 {quiet} 没有新的物流记录，超过了我们 {limit} 的标准，"
-        "非常抱歉，我们按延误为您处理。"
-    )
+    return text("delay.stale", lang, quiet=quiet, limit=format_duration(policy.delay.held_threshold, lang))
 
 
 _MOVING_EARLY = frozenset({Status.PICKED_UP, Status.IN_TRANSIT, Status.AT_SORTING_CENTRE})
@@ -193,9 +182,9 @@ def options_for(shipment: Shipment) -> tuple[str, ...]:
     return ()
 
 
-def title(option: str, lang: str) -> str:
-    """The option's button label."""
-    return in_language(_TITLES[option], lang)
+def _listed(options: Sequence[str], lang: str, *, numbered: bool = False) -> str:
+    titles = (f"{n} {title(o, lang)}" if numbered else title(o, lang) for n, o in enumerate(options, 1))
+    return text("delay.list_separator", lang).join(titles)
 
 
 def buttons(options: Sequence[str], lang: str) -> list[dict[str, str]]:
@@ -205,67 +194,29 @@ def buttons(options: Sequence[str], lang: str) -> list[dict[str, str]]:
 
 def prompt(options: Sequence[str], lang: str) -> str:
     """The question that introduces the options."""
-    listed = (" / " if lang == "en" else "、").join(title(o, lang) for o in options)
-    if lang == "en":
-        return f"What would you like us to do? You can choose: {listed}."
-    return f"您希望我们怎么处理？可以选择：{listed}。"
-
-
-_CONFIRM = {
-    KEEP_WAITING: ("好的，我们会继续跟进这个包裹 {waybill}，有新进展会第一时间通知您（工单 {ticket}）。",
-                   "OK. We'll keep following parcel {waybill} and tell you as soon as it moves (ticket {ticket})."),
-    PRIORITY: ("已为包裹 {waybill} 申请优先派送，网点会在 {by} 前安排加急处理（工单 {ticket}）。",
-               "I've asked for priority dispatch of {waybill}; the outlet will expedite it by {by} (ticket {ticket})."),
-    PICKUP: ("已为包裹 {waybill} 登记改为网点自取，网点会在 {by} 前把取件地址和取件码发给您（工单 {ticket}）。",
-             "I've registered {waybill} for collection at an outlet; you'll get the address and pickup code by "
-             "{by} (ticket {ticket})."),
-    REDIRECT: ("已为包裹 {waybill} 登记改派，客服会在 {by} 前联系您确认新地址（工单 {ticket}）。",
-               "I've registered a redirect for {waybill}; an agent will contact you by {by} to confirm the new "
-               "address (ticket {ticket})."),
-}  # fmt: skip
+    return text("delay.prompt", lang, options=_listed(options, lang))
 
 
 def confirmation(option: str, waybill: str, ticket_id: str, by: datetime, lang: str) -> str:
-    """What happens after the choice, and by when."""
-    return in_language(_CONFIRM[option], lang).format(waybill=waybill, ticket=ticket_id, by=format_time(by, lang))
+    """What happens after the choice, and by when (``delay.confirm.<option>``)."""
+    return text(f"delay.confirm.{option}", lang, waybill=waybill, ticket=ticket_id, by=format_time(by, lang))
 
 
 def ask_again(options: Sequence[str], waybill: str, ticket_id: str, lang: str, *, last: bool = False) -> str:
     """The choice asked again: what is known (parcel, ticket), what is missing, how to answer."""
-    listed = (" / " if lang == "en" else "、").join(f"{n} {title(o, lang)}" for n, o in enumerate(options, 1))
-    if lang == "en":
-        text = (
-            f"Sorry, I couldn't tell which option you meant. So far: parcel {waybill} is late and ticket "
-            f"{ticket_id} is open. Still needed: what you'd like us to do — {listed} (the number is enough)."
-        )
-        return text + (' You can also say "human agent".' if last else "")
-    text = (
-        f"抱歉，没能看出您选的是哪一项。我记下了：包裹 {waybill} 延误，工单 {ticket_id} 已登记。"
-        f"还需要确认：您希望怎么处理？可以选择 {listed}（回复序号也可以）。"
+    asked = text(
+        "delay.ask_again", lang, waybill=waybill, ticket=ticket_id, options=_listed(options, lang, numbered=True)
     )
-    return text + ("也可以回复“转人工”。" if last else "")
+    return asked + (text("delay.ask_again_last", lang) if last else "")
 
 
 def gave_up(waybill: str, ticket_id: str, lang: str) -> str:
     """After three unreadable replies: the ticket stays open as it is, and a person is offered."""
-    if lang == "en":
-        return (
-            f"Sorry, I still couldn't tell which option you meant. We'll keep following parcel {waybill} "
-            f'under ticket {ticket_id}; say "human agent" if you\'d like a person to arrange something else.'
-        )
-    return (
-        f"抱歉，还是没能看出您选的是哪一项。我们会继续跟进包裹 {waybill}（工单 {ticket_id}），"
-        "如需其他处理方式，请回复“转人工”。"
-    )
+    return text("delay.gave_up", lang, waybill=waybill, ticket=ticket_id)
 
 
 def not_offered(options: Sequence[str], lang: str) -> str:
     """The customer picked something that is not available for this parcel."""
     if not options:
-        if lang == "en":
-            return "There is nothing to choose for this parcel right now; we'll keep you posted."
-        return "这个包裹目前没有其他处理方式可选，我们会持续跟进并通知您。"
-    listed = (" / " if lang == "en" else "、").join(title(o, lang) for o in options)
-    if lang == "en":
-        return f"That option isn't available for this parcel. You can choose: {listed}."
-    return f"这个包裹暂时不能这样处理，可以选择：{listed}。"
+        return text("delay.not_offered.none", lang)
+    return text("delay.not_offered.some", lang, options=_listed(options, lang))

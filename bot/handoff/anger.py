@@ -1,5 +1,8 @@
 """Scoring how angry a customer's message is, for the human handoff.
 
+Long because: one idea, the lexicon's scorer; scoring a message and the conversation
+rules built on it share the signal tables and the negation logic.
+
 A message is normalised (NFKC, traditional to simplified Chinese, lower case), then
 searched for *signals*, each with a weight from :class:`AngerConfig`:
 

@@ -1,5 +1,8 @@
 """The trained anger model: character n-grams and the lexicon's signals, logistic regression.
 
+Long because: features, training and the exported scorer are one idea that changes
+together (:func:`fingerprint` hashes them as one to decide when ``rasa train`` refits).
+
 Features of a message:
 
 * **character n-grams** (2 to 4) of the text as :func:`prepare` reads it: NFKC, simplified
@@ -45,7 +48,9 @@ FORMAT: Final = 1
 """Version of the saved model's layout; :meth:`AngerModel.from_dict` refuses any other."""
 TRAINING_DATA: Final = PROJECT_ROOT / "data" / "anger" / "train.tsv"
 """The project's own labelled messages, the only data the model is trained on."""
-FEATURE_CODE: Final = tuple(PROJECT_ROOT / "bot" / name for name in ("anger.py", "anger_lexicon.py", "anger_model.py"))
+FEATURE_CODE: Final = tuple(
+    Path(__file__).with_name(name) for name in ("anger.py", "anger_lexicon.py", "anger_model.py")
+)
 """Source files whose changes change the features or the training, hence the fingerprint."""
 LEXICON_REASONS: Final = tuple(
     r for r in anger.REASON_ORDER if r not in {"model", "rising", "repeated_complaint", "repeated_message"}

@@ -1,4 +1,4 @@
-"""When to hand a conversation to a human, at which level, and what the customer is told.
+"""When to hand a conversation to a human, at which level, and when agents are there.
 
 Plain Python: the handoff action gathers :class:`Signals` from the conversation
 (recent intents and texts, the anger score, the latest claim decision, ticket
@@ -23,9 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.common.clock import format_duration, format_time
-from bot.common.i18n import in_language
-from bot.policy.model import HANDOFF_REASONS, Policy, in_business_hours
+from bot.policy.deadlines import in_business_hours
+from bot.policy.model import HANDOFF_REASONS, Policy
 
 EXPLICIT_INTENTS = frozenset({"request_human"})
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -330,41 +329,3 @@ def next_opening(policy: Policy, moment: datetime) -> datetime:
         if opening > local and opening.isoweekday() in hours.days:
             return opening
     raise ValueError("business_hours has no opening day")  # unreachable: days is never empty
-
-
-def customer_notice(ticket_id: str, wait: timedelta, opening: datetime, now: datetime, lang: str) -> str:
-    """What happens next, told to the customer when the conversation goes to a human.
-
-    Args:
-        ticket_id: The handoff ticket.
-        wait: Expected wait within business hours (:func:`expected_wait`).
-        opening: :func:`next_opening` for ``now``.
-        now: The current time.
-        lang: ``"zh"`` or ``"en"``.
-    """
-    if opening <= now:
-        if wait >= timedelta(hours=1):
-            span = format_duration(wait, lang)
-        else:
-            minutes = max(1, int(wait.total_seconds() // 60))
-            span = f"{minutes} minutes" if lang == "en" else f"{minutes} 分钟"
-        if lang == "en":
-            return (
-                f"I'm passing you to a colleague now, with everything we've discussed, so you won't need to "
-                f"repeat yourself. Expected wait: about {span}. Your ticket is {ticket_id}."
-            )
-        return (
-            f"正在为您转接人工客服，我们的对话记录会一并转给同事，您不用重复说明。"
-            f"预计等待约 {span}，工单号 {ticket_id}。"
-        )
-    when = format_time(opening, lang)
-    return in_language(
-        (
-            f"人工客服现在不在线（服务时间外）。您的问题已登记为工单 {ticket_id} 并完整保留，"
-            f"同事会在 {when} 上班后第一时间回复您，您不用重复说明。",
-            f"Our agents are offline right now. Your case is saved as ticket {ticket_id} with our whole "
-            f"conversation, and a colleague will reply as soon as we open at {when}; "
-            "you won't need to repeat yourself.",
-        ),
-        lang,
-    )

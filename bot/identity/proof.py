@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
 
+from bot.common.i18n import text
+
 PROOF_DAYS = 30
 """How long a conversation stays proven for a parcel and its receiver phone."""
 MAX_TRIES = 3
@@ -113,106 +115,43 @@ class OwnerCheck:
         return cls(waybill, purpose, tries)
 
 
-_ASK = {
-    "delay": (
-        "如需为这次延误安排补偿，请告诉我收件人手机号的后四位，我核实后为您办理。",
-        "To arrange compensation for the delay, please tell me the last four digits of the receiver's "
-        "phone number so I can check the parcel is yours.",
-    ),
-    "details": (
-        "签收人等派送详情需要核实身份后查看：请告诉我收件人手机号的后四位。",
-        "Delivery details such as who signed are shown once I've checked the parcel is yours: "
-        "please tell me the last four digits of the receiver's phone number.",
-    ),
-    "missing": (
-        "为核实签收情况并登记丢件/未收到，请先告诉我收件人手机号的后四位。",
-        "To check the delivery and register the missing parcel, please first tell me the last four "
-        "digits of the receiver's phone number.",
-    ),
-    "tickets": (
-        "包裹的工单记录需要核实身份后查看：请告诉我收件人手机号的后四位。",
-        "A parcel's tickets are shown once I've checked the parcel is yours: please tell me the last "
-        "four digits of the receiver's phone number.",
-    ),
-    "claim": (
-        "为保护您的权益，登记理赔前需要核实身份：请告诉我这个包裹收件人手机号的后四位。",
-        "To protect your claim, I need to check the parcel is yours: please tell me the last four digits "
-        "of the receiver's phone number.",
-    ),
-}
-_WRONG = (
-    "手机尾号与包裹 {waybill} 的收件人不符，请核对后再发一次（还可以再试 {left} 次）。",
-    "Those digits don't match the receiver of {waybill}. Please check and send them again ({left} more tries).",
-)
-_GAVE_UP = (
-    "抱歉，手机尾号未能核实通过，出于安全考虑我无法在线办理。回复“转人工”，客服同事会帮您核实处理。",
-    "Sorry, I couldn't confirm the phone digits, so for your safety I can't do this online. "
-    'Say "human agent" and a colleague will check it with you.',
-)
-_LOCKED = (
-    "这个包裹的手机尾号核对次数太多，已暂停在线核实。请稍后再试，或回复“转人工”由客服为您核实。",
-    "There have been too many attempts to confirm this parcel's phone digits, so online checks are paused. "
-    'Please try again later, or say "human agent" and a colleague will check it with you.',
-)
-_UNCHECKABLE = (
-    "抱歉，这个包裹暂时无法在线核实收件人手机尾号。回复“转人工”，客服同事会帮您核实处理。",
-    "Sorry, I can't check the receiver's phone digits for this parcel online. Say \"human agent\" "
-    "and a colleague will check it with you.",
-)
-_NOT_DIGITS = (
-    "请直接发送收件人手机号的后四位数字，例如“尾号1234”。",
-    'Please send just the last four digits of the receiver\'s phone number, e.g. "1234".',
-)
-_VERIFIED = ("已核实，谢谢！", "Thanks, that's confirmed.")
-_ALREADY_OFFERED = (
-    "包裹 {waybill} 的延误补偿（{offer}）已在工单 {ticket} 中登记，无需重复申请，我们会按工单处理。",
-    "The delay compensation for {waybill} ({offer}) is already registered in ticket {ticket}; "
-    "there is no need to ask again, it is being handled there.",
-)
-_OFFER_KINDS = {
-    "coupon": ("运费券 {amount} 元", "a ¥{amount} freight coupon"),
-    "refund": ("退还运费 {amount} 元", "a ¥{amount} freight refund"),
-    "compensate": ("赔付 {amount} 元", "¥{amount} compensation"),
-}
-
-
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang == "en" else pair[0]
+OFFER_KINDS = ("coupon", "refund", "compensate")
+"""Decision kinds named with their amount (``identity.offer_kind.<kind>``); others went to a specialist."""
 
 
 def ask_text(purpose: str, lang: str) -> str:
-    """The request for the last four digits, saying what they are for."""
-    return _pick(_ASK[purpose], lang)
+    """The request for the last four digits, saying what they are for (``identity.ask.<purpose>``)."""
+    return text(f"identity.ask.{purpose}", lang)
 
 
 def wrong_text(waybill: str, left: int, lang: str) -> str:
     """Digits that do not match, with the tries left."""
-    return _pick(_WRONG, lang).format(waybill=waybill, left=left)
+    return text("identity.wrong", lang, waybill=waybill, left=left)
 
 
 def gave_up_text(lang: str) -> str:
     """The last wrong answer: no more tries here, a person is offered."""
-    return _pick(_GAVE_UP, lang)
+    return text("identity.gave_up", lang)
 
 
 def locked_text(lang: str) -> str:
     """Too many wrong answers for this parcel from anyone: checks paused, a person offered."""
-    return _pick(_LOCKED, lang)
+    return text("identity.locked", lang)
 
 
 def uncheckable_text(lang: str) -> str:
     """The provider gives no receiver phone to check against."""
-    return _pick(_UNCHECKABLE, lang)
+    return text("identity.uncheckable", lang)
 
 
 def not_digits_text(lang: str) -> str:
     """An answer without four digits."""
-    return _pick(_NOT_DIGITS, lang)
+    return text("identity.not_digits", lang)
 
 
 def verified_text(lang: str) -> str:
     """The proof is accepted."""
-    return _pick(_VERIFIED, lang)
+    return text("identity.verified", lang)
 
 
 def already_offered_text(waybill: str, ticket_id: str, kind: str, amount: Any, lang: str) -> str:
@@ -225,6 +164,8 @@ def already_offered_text(waybill: str, ticket_id: str, kind: str, amount: Any, l
         amount: The decision's amount (a ``Decimal``).
         lang: ``"zh"`` or ``"en"``.
     """
-    pattern = _OFFER_KINDS.get(kind, ("专员审核", "a specialist's review"))
-    offer = _pick(pattern, lang).format(amount=f"{amount:.2f}")
-    return _pick(_ALREADY_OFFERED, lang).format(waybill=waybill, ticket=ticket_id, offer=offer)
+    if kind in OFFER_KINDS:
+        offer = text(f"identity.offer_kind.{kind}", lang, amount=f"{amount:.2f}")
+    else:
+        offer = text("identity.offer_kind.review", lang)
+    return text("identity.already_offered", lang, waybill=waybill, ticket=ticket_id, offer=offer)

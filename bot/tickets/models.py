@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Mapping, Protocol
+from typing import Mapping, Protocol, TypedDict
 
 
 class TicketType(str, Enum):
@@ -122,6 +122,25 @@ def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def required_text(value: str, name: str, max_len: int) -> str:
+    """Return ``value`` stripped, refusing an empty or too long text.
+
+    Args:
+        value: The text (``None`` counts as empty).
+        name: Field name used in the error message.
+        max_len: Most characters allowed.
+
+    Raises:
+        ValueError: Empty after stripping, or longer than ``max_len``.
+    """
+    value = (value or "").strip()
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    if len(value) > max_len:
+        raise ValueError(f"{name} is longer than {max_len} characters")
+    return value
+
+
 class DeadlinesLike(Protocol):
     """Anything carrying SLA deadlines, e.g. the policy engine's own result."""
 
@@ -153,6 +172,38 @@ class Deadlines:
     resolve_by: datetime
     escalate_by: datetime | None = None
     update_after: datetime | None = None
+
+
+class _NewTicketRequired(TypedDict):
+    type: TicketType | str
+    level: int
+    conversation_id: str
+    channel: str
+    summary: str
+    deadlines: DeadlinesLike
+
+
+class NewTicket(_NewTicketRequired, total=False):
+    """The fields a ticket is opened with, as keyword arguments of ``TicketStore.open``.
+
+    The one definition of them: :meth:`~bot.tickets.store.TicketStore.open_once_per_parcel`
+    takes the same, and :func:`bot.tickets.store.ticket_columns` checks them.
+
+    Attributes:
+        type: A :class:`TicketType` or its value.
+        level: 1 (major incident), 2 (urgent) or 3 (general enquiry).
+        conversation_id: The customer's sender id; only they see the ticket.
+        channel: Channel the customer uses (``wechat``, ``telegram``, ``web``...).
+        summary: Short description for agents (phone numbers are masked when stored).
+        deadlines: SLA deadlines from the policy engine (aware datetimes).
+        waybill: Waybill number, if the ticket is about a shipment (default none).
+        actor: Who opens it, for the history (default ``bot``).
+        note: History note (default empty).
+    """
+
+    waybill: str | None
+    actor: str
+    note: str
 
 
 @dataclass(frozen=True)

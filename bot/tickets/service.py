@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import services
-from bot.policy.model import ticket_deadlines
+from bot.policy.deadlines import ticket_deadlines
 from bot.tickets.models import Decision, Ticket, TicketType
 
 

@@ -30,16 +30,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
+from bot.common.clock import CHINA_TZ
 from bot.settings import PROJECT_ROOT
-from bot.tracking.fixtures import (
-    CHINA_TZ,
-    EventRecord,
-    ShipmentRecord,
-    china_now,
-    file_sha256,
-    hash_name,
-    load_records,
-)
+from bot.tracking.fixture_records import EventRecord, ShipmentRecord
+from bot.tracking.fixture_times import china_now, file_sha256, hash_name
+from bot.tracking.fixtures import load_records
 from bot.tracking.models import HoldReason, ProviderError, Shipment, Status
 
 logger = logging.getLogger(__name__)
@@ -210,7 +205,7 @@ class DemoProvider:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             if self.db_path != ":memory:":
-                from bot.tickets.store import owner_only_file  # lazy: the provider needs no SQLAlchemy otherwise
+                from bot.common.files import owner_only_file
 
                 owner_only_file(Path(self.db_path))  # masked phones and name hashes: owner-only
             conn = sqlite3.connect(self.db_path, timeout=10, check_same_thread=False, isolation_level=None)

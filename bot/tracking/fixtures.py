@@ -23,12 +23,9 @@ hash for a name with::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
-import unicodedata
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -36,9 +33,17 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from bot.common.clock import CHINA_TZ
-from bot.tracking.models import HoldReason, ScanEvent, Shipment, Status
+from bot.tracking.fixture_records import EventRecord, ShipmentRecord
+from bot.tracking.fixture_times import (
+    china_now,
+    hash_name,
+    is_relative,
+    parse_time_spec,
+    resolve_time,
+    s10_check_digit,
+)
+from bot.tracking.models import HoldReason, Shipment, Status
 
-_RELATIVE = re.compile(r"^([+-])(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _MASKED_PHONE = re.compile(r"^1\d{2}\*{4}\d{4}$")
 _FULL_PHONE = re.compile(r"^\+?[\d\s-]{7,}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -91,196 +96,8 @@ _OPTIONAL = ("eta", "delivered_at", "signed_by", "hold_reason", "note", "extra")
 _EVENT_KEYS = ("time", "location", "description")
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """One scan as written in the file, its time still a spec."""
-
-    time: str
-    location: str
-    description: str
-
-
-@dataclass(frozen=True)
-class ShipmentRecord:
-    """One validated shipment of the fixtures file; times are still specs.
-
-    Attributes mirror :class:`bot.tracking.models.Shipment`, except that times
-    are specs (see the module docstring) and ``receiver_name_sha256`` holds the
-    hash used by the phone lookup.
-    """
-
-    waybill: str
-    carrier: str
-    status: Status
-    origin: str
-    destination: str
-    promised_at: str
-    freight: Decimal
-    declared_value: Decimal
-    insured_value: Decimal
-    sender_phone: str
-    receiver_phone: str
-    receiver_name: str
-    receiver_name_sha256: str
-    events: tuple[EventRecord, ...]
-    eta: str | None = None
-    delivered_at: str | None = None
-    signed_by: str | None = None
-    hold_reason: HoldReason | None = None
-    note: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def to_shipment(self, now: datetime) -> Shipment:
-        """Build the shipment, resolving every time spec against ``now``.
-
-        Args:
-            now: The current time (naive values are taken as China time).
-
-        Returns:
-            The shipment with absolute, timezone-aware times.
-        """
-
-        def opt(spec: str | None) -> datetime | None:
-            return None if spec is None else resolve_time(spec, now)
-
-        return Shipment(
-            waybill=self.waybill,
-            carrier=self.carrier,
-            status=self.status,
-            events=tuple(ScanEvent(resolve_time(e.time, now), e.location, e.description) for e in self.events),
-            origin=self.origin,
-            destination=self.destination,
-            promised_at=opt(self.promised_at),
-            eta=opt(self.eta),
-            delivered_at=opt(self.delivered_at),
-            signed_by=self.signed_by,
-            hold_reason=self.hold_reason,
-            note=self.note,
-            freight=self.freight,
-            declared_value=self.declared_value,
-            insured_value=self.insured_value,
-            sender_phone=self.sender_phone,
-            receiver_phone=self.receiver_phone,
-            receiver_name=self.receiver_name,
-            extra=dict(self.extra),
-        )
-
-
 class _Problem(Exception):
     """A validation problem inside one shipment (internal)."""
-
-
-# --------------------------------------------------------------------- times
-
-
-def china_now() -> datetime:
-    """Return the current time in China (UTC+8), timezone-aware."""
-    return datetime.now(CHINA_TZ)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TZ)
-
-
-def parse_time_spec(value: object) -> str:
-    """Validate a time as written in the file and return its canonical spec.
-
-    Args:
-        value: ``"now"``, a relative offset such as ``"-2d3h"``, an ISO 8601
-            string, or a ``datetime`` (YAML parses unquoted timestamps).
-
-    Returns:
-        ``"now"``, the offset without spaces, or an ISO 8601 string with offset.
-
-    Raises:
-        ValueError: The value is not a valid time.
-    """
-    if isinstance(value, datetime):
-        return _aware(value).isoformat()
-    if isinstance(value, date):
-        raise ValueError(f"{value.isoformat()} is a date without a time; add one, e.g. T18:00:00+08:00")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"{value!r} has no unit; write e.g. -2d3h, +1d, -45m or now")
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not a time; write now, -2d3h, +1d or 2026-11-20T14:30:00+08:00")
-    text = "".join(value.split())
-    if text.lower() == "now":
-        return "now"
-    if text[0] in "+-":
-        match = _RELATIVE.match(text)
-        if match is None or not any(match.groups()[1:]):
-            raise ValueError(
-                f"{value!r} is not a relative time; write e.g. -2d3h, +1d, -45m (units w, d, h, m in that order)"
-            )
-        return text
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time; write now, -2d3h, +1d or 2026-11-20T14:30:00+08:00") from None
-    return _aware(parsed).isoformat()
-
-
-def resolve_time(spec: str, now: datetime) -> datetime:
-    """Turn a canonical time spec into an aware datetime.
-
-    Args:
-        spec: A spec as returned by :func:`parse_time_spec`.
-        now: The reference time for ``now`` and relative offsets.
-
-    Returns:
-        The absolute time; relative ones are in China time.
-
-    Raises:
-        ValueError: ``spec`` is not a valid spec.
-    """
-    now = _aware(now).astimezone(CHINA_TZ)
-    if spec == "now":
-        return now
-    match = _RELATIVE.match(spec)
-    if match is not None:
-        sign, weeks, days, hours, minutes = match.groups()
-        delta = timedelta(weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
-        return now + delta if sign == "+" else now - delta
-    return _aware(datetime.fromisoformat(spec))
-
-
-def _is_relative(spec: str) -> bool:
-    return spec == "now" or spec[0] in "+-"
-
-
-# ------------------------------------------------------------ other helpers
-
-
-def hash_name(name: str) -> str:
-    """SHA-256 (hex) of a receiver name as stored in ``receiver_name_sha256``.
-
-    Args:
-        name: The full name, e.g. ``"张伟"``.
-
-    Returns:
-        The hash of the NFKC-normalised name with all whitespace removed.
-    """
-    cleaned = "".join(unicodedata.normalize("NFKC", name).split())
-    return hashlib.sha256(cleaned.encode("utf-8")).hexdigest()
-
-
-def s10_check_digit(serial: str) -> int:
-    """UPU S10 check digit of an 8-digit serial number.
-
-    Args:
-        serial: The eight digits between the two-letter prefix and the digit.
-
-    Returns:
-        The check digit (0-9).
-    """
-    total = sum(int(d) * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7), strict=True))
-    rest = total % 11
-    return 5 if rest == 0 else 0 if rest == 1 else 11 - rest
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _text(value: object, name: str) -> str:
@@ -360,7 +177,7 @@ def _events(value: object) -> tuple[EventRecord, ...]:
             )
         )
     specs = [e.time for e in events]
-    kinds = {_is_relative(s) for s in specs}
+    kinds = {is_relative(s) for s in specs}
     if len(kinds) == 1:  # ordering of mixed absolute/relative times depends on "now"
         reference = datetime(2000, 1, 1, tzinfo=CHINA_TZ)
         times = [resolve_time(s, reference) for s in specs]

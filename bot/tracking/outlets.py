@@ -21,6 +21,8 @@ import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot.common.i18n import text
+
 SCORE_CUTOFF = 65.0
 """Minimum similarity (0-100) for a Chinese place name to count as a match."""
 
@@ -94,12 +96,9 @@ class Outlet:
         Returns:
             E.g. ``"浦东陆家嘴营业部：上海浦东新区银城中路168号，营业时间 08:30-20:00，电话 021-58881236"``.
         """
-        if lang == "en":
-            return (
-                f"{self.name} ({self.district_en}, {self.city_en}): {self.address}; "
-                f"open {self.hours}; tel. {self.phone}"
-            )
-        return f"{self.name}：{self.city}{self.address}，营业时间 {self.hours}，电话 {self.phone}"
+        place = f"{self.district_en}, {self.city_en}" if lang == "en" else self.city
+        values = {"name": self.name, "place": place, "address": self.address, "hours": self.hours, "phone": self.phone}
+        return text("tracking.outlets.line", lang, **values)
 
 
 def _fold(text: str) -> str:

@@ -1,5 +1,7 @@
 """Recognising waybill (tracking) numbers in what customers type.
 
+Long because: the layout tables and the tokeniser that joins and trims pieces are tuned together.
+
 Chinese carriers print numbers without check digits, so their layouts are
 heuristics and an all-digit number often fits several carriers: every candidate is
 returned, most likely first. International layouts (UPS, FedEx, DHL, USPS, UPU S10)

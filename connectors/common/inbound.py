@@ -21,7 +21,8 @@ import weakref
 from typing import Any
 
 from bot.claims.attachments import ingest
-from bot.claims.evidence import MAX_ATTACHMENTS, EvidenceStore
+from bot.claims.evidence import EvidenceStore
+from bot.claims.limits import MAX_ATTACHMENTS
 from bot.common.ratelimit import limiter
 from bot.common.text import prepare_customer_text
 from bot.policy.limits import limits

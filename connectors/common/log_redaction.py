@@ -15,10 +15,14 @@ record is created (a log record factory), so it covers every logger (``httpx``,
 libraries' loggers are formatted there and then: python-telegram-bot logs a dict, then
 adds the file URL (with the token) to that same dict, so formatting it later would show
 the token.
+
+:func:`sender_tag` is the one way a customer appears in a log line: a short hash of the
+conversation id, never the id itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -26,9 +30,14 @@ from typing import Any
 
 REDACTED = "<redacted>"
 _SECRET_PARAMS = re.compile(r"((?:access_token|secret)=)[^&\s\"']+")
-_FROZEN_LOGGERS = ("telegram", "httpx", "httpcore", "connectors.telegram.channel")
+_FROZEN_LOGGERS = ("telegram", "httpx", "httpcore", "connectors.telegram.")
 MIN_SECRET_CHARS = 8
 """Registered strings shorter than this are ignored (they would blank out ordinary words)."""
+
+
+def sender_tag(sender_id: str) -> str:
+    """A short hash of a sender id, for logs that must not carry the id itself."""
+    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
 
 
 class SecretRedactor(logging.Filter):

@@ -11,16 +11,16 @@ documented shape::
 * any other top-level key is dropped (one log line per message, without the names:
   they are client text);
 * ``attachments`` must be a list; anything else becomes the scalar ``"malformed"`` (which
-  :func:`bot.claims.evidence.decode_attachments` reports as ``malformed``: the customer is told
+  :func:`bot.claims.attachments.decode_attachments` reports as ``malformed``: the customer is told
   politely, nothing of the value is kept);
-* at most :data:`bot.claims.evidence.MAX_ATTACHMENTS` items are kept; one short placeholder
+* at most :data:`bot.claims.limits.MAX_ATTACHMENTS` items are kept; one short placeholder
   stands for the rest, so the customer still hears ``too_many``;
 * an item keeps only ``kind``, ``data``, ``filename`` and ``content_type``; a ``kind`` or
   ``data`` that is not a string (``data`` may also be bytes), or a ``kind`` over 30
   characters, is replaced by ``0``, which makes the item ``malformed``; a ``filename``
   (255) or ``content_type`` (100) of the wrong type or length is dropped.
   The length of ``data`` is bounded by the route's body limit and checked again by
-  :func:`bot.claims.evidence.decode_attachments` (``too_large``); it never reaches the tracker,
+  :func:`bot.claims.attachments.decode_attachments` (``too_large``); it never reaches the tracker,
   because :func:`bot.claims.attachments.ingest` replaces every item by a reference.
 
 The result is at most three levels deep (object, list, object of scalars) whatever was
@@ -35,7 +35,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.claims.evidence import MAX_ATTACHMENTS
+from bot.claims.limits import MAX_ATTACHMENTS
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,14 @@ polite reply per window and the rest of the window's messages are dropped.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from bot.common.ratelimit import Rate, limiter
 from bot.policy.limits import limits
+from connectors.common.log_redaction import sender_tag
+from connectors.common.replies import TOO_FAST_REPLY
 from connectors.console import live
 
 logger = logging.getLogger(__name__)
@@ -41,15 +44,8 @@ CHANNEL_PREFIXES = {"telegram": TELEGRAM_PREFIX, "wechat": WECHAT_PREFIX, "widge
 RESERVED_PREFIXES = tuple(CHANNEL_PREFIXES.values())
 """Sender-id prefixes no channel other than their owner may use."""
 
-TOO_FAST_REPLY = (
-    "您发消息太快了，请等 {seconds} 秒后再发。\nYou are sending messages too fast, please wait {seconds} seconds."
-)
-"""The one reply per window a customer over the message rate gets (both languages, as the channels' own replies)."""
-TOO_MANY_PHOTOS_REPLY = (
-    "您发的照片太多了，请等 {seconds} 秒后再发照片。\n"
-    "You are sending too many photos, please wait {seconds} seconds before sending more."
-)
-"""The one reply per window a customer over the photo rate gets."""
+SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
+"""Conversation ids every channel accepts (what web sessions, Telegram and WeChat ids look like)."""
 
 
 def conversation_id(channel: str, native: str | int) -> str:
@@ -145,15 +141,9 @@ async def throttle(rate_name: str, conversation: str, reply: str = TOO_FAST_REPL
     seconds = max(1, int(wait + 0.999))
     # one notice per refusal window: a second limiter entry that lives until the window ends
     first = not await limiter().hit(f"{rate_name}:notice", conversation, Rate(1, float(seconds)))
-    tag = _tag(conversation)
+    tag = sender_tag(conversation)
     if first:
         logger.warning("%s exceeded: one notice sent, messages dropped for %d s (sender %s)", rate_name, seconds, tag)
         return Verdict(False, reply.format(seconds=seconds), wait)
     logger.info("%s exceeded: message dropped (sender %s)", rate_name, tag)
     return Verdict(False, None, wait)
-
-
-def _tag(conversation: str) -> str:
-    from connectors.rest.channel import sender_tag  # the one hash of sender ids in logs
-
-    return sender_tag(conversation)

@@ -1,6 +1,6 @@
 """Who may see and do what in the agent console, the live feed per viewer, masking and the audit.
 
-Rules (stated in the README's "Security model"):
+Rules (stated in docs/security.md):
 
 * A ``supervisor`` sees every conversation (handed over or not), its photos and the
   audit, and may act on every chat in the queue.
@@ -10,7 +10,7 @@ Rules (stated in the README's "Security model"):
   never handed over, is refused with 403 and the reason.
 * Phone numbers are masked everywhere in the console; anyone who may see a chat can
   ask to reveal them for one view, and that is recorded like every transcript and
-  photo view (:meth:`bot.handoff.agents.AgentStore.record_access`).
+  photo view (:meth:`bot.agents.store.AgentStore.record_access`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.agents.models import AgentSession
 from bot.common.redaction import mask_phones
-from bot.handoff.agents import AgentSession
 from bot.handoff.queue import HandoffQueue, QueueEntry
 
 RECHECK_SECONDS = 5.0

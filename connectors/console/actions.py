@@ -16,10 +16,11 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 
+from bot.agents.models import AgentSession
+from bot.agents.store import AgentStore
+from bot.agents.store import store_from_env as agents_from_env
 from bot.common.clock import now_in_china
 from bot.common.redaction import mask_phones
-from bot.handoff.agents import AgentSession, AgentStore
-from bot.handoff.agents import store_from_env as agents_from_env
 from bot.handoff.queue import QueueEntry
 from bot.tickets import InvalidTransition, TicketStatus, TicketStore, TicketType
 from bot.tickets import store_from_env as tickets_from_env

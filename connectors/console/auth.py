@@ -31,8 +31,8 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.agents.models import AgentSession
 from bot.common.ratelimit import limiter
-from bot.handoff.agents import AgentSession
 from bot.policy.limits import limits
 from connectors.common.proxy import client_address, is_tls
 from connectors.console.actions import Services

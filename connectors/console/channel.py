@@ -1,6 +1,6 @@
 """The agent console, served by the Rasa server under ``/webhooks/console/``.
 
-Agents log in (accounts from ``python -m bot.handoff.agents_cli``), see the handoff queue,
+Agents log in (accounts from ``python -m bot.agents.cli``), see the handoff queue,
 take a chat, read its transcript with the bot's summary, the parcel's tracking card,
 the claim photos and the tickets, reply on the customer's own channel, transfer the
 chat, hand it back to the bot, or close the ticket with a resolution. Supervisors

@@ -30,6 +30,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Blueprint
 
+from bot.handoff.notices import expired_notice, refused_notice
 from bot.handoff.queue import HandoffQueue, QueueEntry
 from bot.policy.limits import limits
 from connectors.common.senders import deliver
@@ -37,48 +38,8 @@ from connectors.console import live
 
 logger = logging.getLogger(__name__)
 
-EXPIRED_ZH = (
-    "抱歉，刚才没有客服能及时接入您的对话。{ticket}现在由我（智能客服）继续为您服务：可以查快递、问理赔或工单进度。"
-)
-EXPIRED_EN = (
-    "Sorry, no agent could take your chat in time. {ticket}"
-    "The assistant is back with you: I can track parcels, help with claims or check your tickets."
-)
-TICKET_ZH = "您的工单 {ticket_id} 仍然有效，客服会继续跟进。"
-TICKET_EN = "Your ticket {ticket_id} stays open and an agent will follow up. "
-NO_TICKET_ZH = "您的请求我们已经记下，客服会继续跟进。"
-NO_TICKET_EN = "Your request is noted and an agent will follow up. "
-BUSY_ZH = "抱歉，目前所有人工客服都在忙，暂时无法为您转接。{ticket}现在由我（智能客服）继续为您服务。"
-BUSY_EN = "Sorry, all our agents are busy right now, so I cannot transfer you. {ticket}The assistant is back with you."
-BUSY_TICKET_ZH = "您的工单 {ticket_id} 已登记，客服会尽快跟进联系您。"
-BUSY_TICKET_EN = "Your ticket {ticket_id} is recorded and an agent will follow up as soon as possible. "
 SWEEPER = "handoff_sweeper"
 """Name of the sweeping task on ``app.ctx``."""
-
-
-def expired_notice(ticket_id: str, language: str | None) -> str:
-    """The message a customer gets when their wait for an agent expired.
-
-    Args:
-        ticket_id: The handoff ticket (``-`` when none could be recorded).
-        language: ``zh``, ``en``, or None (unknown: both).
-    """
-    has_ticket = ticket_id.startswith("TK-")
-    zh = EXPIRED_ZH.format(ticket=TICKET_ZH.format(ticket_id=ticket_id) if has_ticket else NO_TICKET_ZH)
-    en = EXPIRED_EN.format(ticket=TICKET_EN.format(ticket_id=ticket_id) if has_ticket else NO_TICKET_EN)
-    if language == "en":
-        return en
-    if language == "zh":
-        return zh
-    return f"{zh}\n{en}"
-
-
-def busy_notice(ticket_id: str, language: str | None) -> str:
-    """The message a customer gets when a full queue refused their handoff (see :func:`resume_refused`)."""
-    has_ticket = ticket_id.startswith("TK-")
-    zh = BUSY_ZH.format(ticket=BUSY_TICKET_ZH.format(ticket_id=ticket_id) if has_ticket else NO_TICKET_ZH)
-    en = BUSY_EN.format(ticket=BUSY_TICKET_EN.format(ticket_id=ticket_id) if has_ticket else NO_TICKET_EN)
-    return en if language == "en" else zh if language == "zh" else f"{zh}\n{en}"
 
 
 async def resume_refused(agent: Any, entry: QueueEntry) -> bool:
@@ -96,7 +57,7 @@ async def resume_refused(agent: Any, entry: QueueEntry) -> bool:
     Returns:
         False if the conversation was not paused (nothing done).
     """
-    return await _resume(agent, entry, busy_notice)
+    return await _resume(agent, entry, refused_notice)
 
 
 async def _resume(agent: Any, entry: QueueEntry, notice: Callable[[str, str | None], str] = expired_notice) -> bool:

@@ -3,7 +3,7 @@
 :data:`ROUTES` lists every route once; :meth:`connectors.console.channel.AgentConsoleInput.blueprint`
 registers them. Each handler but the login page and the static files is wrapped in
 :func:`connectors.console.auth.requires_session`, which hands it the caller's
-:class:`bot.handoff.agents.AgentSession`; what that session may see and do is decided by
+:class:`bot.agents.models.AgentSession`; what that session may see and do is decided by
 :mod:`connectors.console.access`, and what it does to a chat by :mod:`connectors.console.actions`.
 """
 
@@ -23,9 +23,9 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.agents.models import AgentSession
 from bot.claims.evidence import store_from_env as evidence_from_env
 from bot.common.ratelimit import retry_after
-from bot.handoff.agents import AgentSession
 from bot.handoff.queue import QueueEntry
 from bot.policy.limits import limits
 from connectors.console import actions as console_actions

@@ -39,26 +39,24 @@ with ``{"sender": "...", "message": "..."}``, answered with a list of
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import re
-from asyncio import CancelledError
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Mapping, Sequence
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.claims.evidence import EvidenceStore, store_from_env
 from bot.settings import Settings
-from connectors.common.inbound import customer_text, is_paused
+from connectors.common.http import PayloadError, bearer, parse_json, same_secret
+from connectors.common.inbound import customer_text
 from connectors.common.metadata import MetadataError
 from connectors.common.proxy import client_address
-from connectors.common.senders import RESERVED_PREFIXES
+from connectors.common.replies import EMPTY_REPLY
+from connectors.common.senders import RESERVED_PREFIXES, SENDER_PATTERN
 from connectors.common.server_limits import (
     LimitedBlueprint,
     body_limit,
@@ -66,12 +64,11 @@ from connectors.common.server_limits import (
     rate_limited,
     too_large,
 )
+from connectors.common.turn import collected_turn
 from connectors.console import live
 
 logger = logging.getLogger(__name__)
 
-SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
-"""Sender ids the channel accepts: what web sessions, Telegram and WeChat ids look like."""
 KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 """Names of ``REST_API_KEYS`` credentials (they prefix the conversation ids: no ``:`` or ``-``)."""
 MIN_KEY_SECRET_CHARS = 24
@@ -80,30 +77,6 @@ NEEDS_KEY = (
     "send 'Authorization: Bearer <secret>' with a key from REST_API_KEYS"
 )
 BAD_KEY = "missing or invalid REST credential: send 'Authorization: Bearer <secret>' (REST_API_KEYS)"
-
-EMPTY_REPLY = (
-    "您好像发了一条空消息，请告诉我运单号或您遇到的问题。\n"
-    "Your message seems empty: please send a tracking number or tell me what happened."
-)
-FAILURE_REPLY = (
-    "抱歉，系统刚才出了点问题，请稍后再发一次，或回复“转人工”。\n"
-    'Sorry, something went wrong on our side. Please send that again in a moment, or say "human agent".'
-)
-
-
-def sender_tag(sender_id: str) -> str:
-    """A short hash of a sender id, for logs that must not carry the id itself."""
-    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
-
-
-def bearer(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, else ``None``."""
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
 
 
 @dataclass(frozen=True)
@@ -150,9 +123,8 @@ def match_key(keys: Sequence[ApiKey], presented: str | None) -> str | None:
     if not presented:
         return None
     found = None
-    given = presented.encode("utf-8", "surrogatepass")
     for key in keys:
-        if hmac.compare_digest(key.secret.encode("utf-8"), given):
+        if same_secret(key.secret, presented):
             found = key.name
     return found
 
@@ -165,10 +137,6 @@ def conversation_id(credential: str | None, sender: str) -> str:
 def as_reply(messages: Sequence[Mapping[str, Any]], sender: str) -> list[dict[str, Any]]:
     """Messages addressed back to the caller's own ``sender`` (not the namespaced conversation id)."""
     return [{**message, "recipient_id": sender} for message in messages]
-
-
-class PayloadError(ValueError):
-    """The request body is not a valid message."""
 
 
 def check_sender(sender: Any) -> str:
@@ -210,18 +178,6 @@ def parse_payload(body: Any) -> tuple[str, str, Dict[str, Any] | None]:
     if metadata is not None and not isinstance(metadata, dict):
         raise PayloadError("'metadata' must be a JSON object")
     return sender, text, metadata
-
-
-def parse_json(body: bytes | None) -> Any:
-    """Decode a JSON body.
-
-    Raises:
-        PayloadError: Not UTF-8 JSON, or nested too deeply to decode.
-    """
-    try:
-        return json.loads(body or b"null")
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise PayloadError("body must be JSON") from None
 
 
 class CustomerRestInput(InputChannel):
@@ -323,28 +279,7 @@ class CustomerRestInput(InputChannel):
             if not text:
                 return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
 
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        cid,
-                        input_channel=self.name(),
-                        metadata=metadata,
-                    )
-                )
-            except CancelledError:
-                logger.error("rest: handling timed out (sender %s)", sender_tag(cid))
-            except Exception as exc:  # the customer must still get an answer
-                logger.error(
-                    "rest: handling failed with %s (sender %s)",
-                    type(exc).__name__,
-                    sender_tag(cid),
-                )
-            pending = live.outbox().take(cid)
-            if not collector.messages and not pending and not await is_paused(request.app, cid, "rest"):
-                collector.messages.append({"recipient_id": sender, "text": FAILURE_REPLY})
-            return response.json(as_reply(pending + collector.messages, sender))
+            replies = await collected_turn(on_new_message, text, cid, self.name(), app=request.app, metadata=metadata)
+            return response.json(as_reply(replies, sender))
 
         return hook

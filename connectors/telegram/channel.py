@@ -15,7 +15,7 @@ Telegram never waits for NLU and never re-sends a slow update.
   channel runs in). Outside a claim nothing is downloaded nor stored: Rasa gets the photo
   intent with the reference ``{"kind": "image", "error": "outside_claim"}`` and the dialogue
   explains how to start a claim. Inside a claim the largest size whose ``file_size`` is within
-  :data:`bot.claims.evidence.MAX_IMAGE_BYTES` is downloaded (``getFile`` + the file URL) and
+  :data:`bot.claims.limits.MAX_IMAGE_BYTES` is downloaded (``getFile`` + the file URL) and
   goes through :func:`connectors.common.inbound.store_photos`, exactly like a REST photo; Rasa sees
   references only, and a photo without caption is the ``/send_photo`` intent. If every
   size is too large, or the download fails, the channel answers the customer itself
@@ -38,164 +38,64 @@ over the limit the customer gets one polite reply per window and further updates
 window are dropped before any work is done (logged with a hash of the chat only). Photo
 downloads and decodes have their own, tighter rate (``rates.telegram_photos_per_sender``).
 
-Outbound: :class:`TelegramOutput` sends text (split at Telegram's 4096-unit limit),
-inline keyboards and photos by URL, through a small limiter (about one message per
-second per chat with a burst of three, 30 per second overall). ``RetryAfter`` is
-honoured once (sleep, then retry); other ``TelegramError`` s are logged. The channel
-registers the same output as the agent console's sender (:mod:`connectors.common.senders`).
+Outbound: :class:`connectors.telegram.output.TelegramOutput` (text split at Telegram's limit,
+inline keyboards, photos by URL, paced per chat and overall). The channel registers it as
+the agent console's sender (:mod:`connectors.common.senders`).
 
-Configuration (``credentials.yml``, key ``connectors.telegram.channel.TelegramInput``): ``token``,
-``secret_token`` (webhook secret, 16-256 of ``A-Z a-z 0-9 _ -``), ``webhook_url``
-(public URL of the endpoint above, used by ``set-webhook``), ``base_url`` (Bot API
-server root, default ``https://api.telegram.org``; a local Bot API server or a test
-fake), ``redis_url`` and ``redis_prefix`` (shared de-duplication and button map for
-several Rasa replicas; ``REDIS_URL`` when ``TELEGRAM_REDIS_URL`` is unset). A value may be
-written ``${VAR}``: it is expanded by :func:`bot.settings.expand_references` here (Rasa's
-YAML loader expands it too, and refuses to start if the variable is unset), and a value
-still holding ``${…}`` is an error. A key that is absent falls back to the environment
-(:data:`ENV_VARS`), so the block may stay empty; without a token the channel is off and its webhook answers 503.
+Configuration: :mod:`connectors.telegram.config` (``credentials.yml`` key
+``connectors.telegram.channel.TelegramInput``, each missing key read from the environment);
+without a token the channel is off and its webhook answers 503. The command line
+(``python -m connectors.telegram set-webhook|delete-webhook|poll``) is :mod:`connectors.telegram.cli`.
 
 The bot token and the webhook secret never reach the logs: python-telegram-bot and
 httpx log request URLs (which hold the token) and ``InvalidToken`` quotes it, so every
 log record of the process goes through :class:`connectors.common.log_redaction.SecretRedactor` when it is
 created.
-
-Command line (same environment variables)::
-
-    python -m connectors.telegram set-webhook [--url URL]   # setWebhook with the secret (cli.py)
-    python -m connectors.telegram delete-webhook
-    python -m connectors.telegram poll [--rasa-url http://127.0.0.1:5005]
-
-``poll`` is for development without a public URL: it deletes the webhook, long-polls
-``getUpdates`` and posts every update to the running Rasa server's webhook with the
-secret header, so the code path is the one used in production.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import (
-    Bot,
-    CallbackQuery,
-    Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
-from telegram.error import RetryAfter, TelegramError
+from telegram import Bot, CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.claims.evidence import MAX_IMAGE_BYTES, EvidenceError, store_from_env
+from bot.claims.evidence import store_from_env
+from bot.claims.limits import MAX_IMAGE_BYTES
+from bot.claims.refusals import EvidenceError
 from bot.common.kv import KeyValueStore, MemoryStore, RedisStore, first_delivery
 from bot.common.text import prepare_customer_text
-from bot.common.text_split import split_text, utf16_units
 from bot.settings import Settings
 from connectors.common import senders
+from connectors.common.background import BackgroundTasks
+from connectors.common.http import read_capped, same_secret
 from connectors.common.inbound import PHOTO_INTENT, claim_open, store_photos
-from connectors.common.log_redaction import protect_secrets
-from connectors.common.senders import TOO_MANY_PHOTOS_REPLY, conversation_id, throttle
-from connectors.rest.channel import EMPTY_REPLY, FAILURE_REPLY, SENDER_PATTERN, sender_tag
-from connectors.telegram.cli import delete_webhook, main, poll, set_webhook
+from connectors.common.log_redaction import protect_secrets, sender_tag
+from connectors.common.replies import EMPTY_REPLY, FAILURE_REPLY, TOO_MANY_PHOTOS_REPLY
+from connectors.common.senders import SENDER_PATTERN, conversation_id, throttle
+from connectors.telegram.buttons import BUTTON_EXPIRED, ButtonCodec
+from connectors.telegram.config import ENV_VARS, SECRET_HEADER, TelegramConfig
+from connectors.telegram.output import TelegramOutput
 from connectors.telegram.support import (
-    BUTTON_EXPIRED,
-    BUTTONS_PROMPT,
     DEDUP_TTL_SECONDS,
-    ENV_VARS,
     MAX_BODY_BYTES,
-    MAX_RETRY_AFTER_SECONDS,
-    MAX_TEXT_UNITS,
-    SECRET_HEADER,
     UNSUPPORTED_REPLY,
-    ButtonCodec,
     RateLimiter,
-    TelegramConfig,
     _bilingual,
-    _chat_id,
     _ChatLocks,
     pick_photo,
-    retry_seconds,
     telegram_text,
 )
 
 logger = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- output
-
-
-class TelegramOutput(OutputChannel):
-    """Sends Rasa's messages to one Telegram chat through the channel's bot and limiter."""
-
-    def __init__(self, channel: TelegramInput) -> None:
-        """An output on ``channel``; :attr:`sent` counts delivered messages."""
-        self._channel = channel
-        self.sent = 0
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return "telegram"
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send text (several messages if it is longer than Telegram allows)."""
-        for part in split_text(text, MAX_TEXT_UNITS, utf16_units):
-            await self._deliver(recipient_id, "sendMessage", _send_message(part))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send text with Rasa buttons as an inline keyboard under its last part."""
-        chat = _chat_id(recipient_id)
-        markup = await self._channel.keyboard(chat, buttons) if chat is not None else None
-        parts = split_text(text or "", MAX_TEXT_UNITS, utf16_units) or [BUTTONS_PROMPT]
-        for index, part in enumerate(parts):
-            reply_markup = markup if index == len(parts) - 1 else None
-            await self._deliver(recipient_id, "sendMessage", _send_message(part, reply_markup=reply_markup))
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Send a photo by URL (Telegram fetches it)."""
-        await self._deliver(recipient_id, "sendPhoto", lambda bot, chat: bot.send_photo(chat, image))
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        """Custom payloads have no Telegram form: not sent (Rasa's default would show raw JSON)."""
-        logger.info("telegram: a custom payload was not sent (chat %s)", sender_tag(recipient_id))
-
-    async def _deliver(self, recipient_id: str, what: str, call: Callable[[Bot, int], Awaitable[Any]]) -> None:
-        chat = _chat_id(recipient_id)
-        if chat is None:
-            logger.warning("telegram: %s skipped, recipient is not a chat id", what)
-            return
-        tag = sender_tag(recipient_id)
-        try:
-            bot = await self._channel.bot()
-            await self._channel.limiter.wait(chat)
-            try:
-                await call(bot, chat)
-            except RetryAfter as exc:
-                delay = retry_seconds(exc)
-                if delay > MAX_RETRY_AFTER_SECONDS:
-                    logger.error("telegram: %s dropped, flood wait of %.0f s (chat %s)", what, delay, tag)
-                    return
-                logger.warning("telegram: %s rate-limited, retrying in %.1f s", what, delay)
-                await asyncio.sleep(delay)
-                await call(bot, chat)
-        except TelegramError as exc:
-            logger.warning("telegram: %s failed: %s: %s (chat %s)", what, type(exc).__name__, exc, tag)
-            return
-        self.sent += 1
-
-
-# --------------------------------------------------------------------------- input
 
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -214,7 +114,7 @@ class TelegramInput(InputChannel):
         self._ready = False
         self._init_lock: asyncio.Lock | None = None
         self._chat_locks = _ChatLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks(self.name())
         if config is None:
             return
         protect_secrets(*config.secrets())
@@ -293,8 +193,7 @@ class TelegramInput(InputChannel):
 
     async def close(self) -> None:
         """Let running updates finish (10 s at most), then close the bot and Redis."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
+        await self.background.drain(10)
         if self._ready and self.application is not None:
             await self.application.shutdown()
             self._ready = False
@@ -327,8 +226,7 @@ class TelegramInput(InputChannel):
     async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self.config is None:
             return response.json({"error": "telegram channel not configured"}, status=503)
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(given, self.config.secret_token.encode()):
+        if not same_secret(self.config.secret_token, request.headers.get(SECRET_HEADER, "")):
             logger.warning("telegram: refused a webhook call without the right secret token")
             return response.json({"error": "forbidden"}, status=403)
         length = request.headers.get("content-length")
@@ -336,7 +234,7 @@ class TelegramInput(InputChannel):
             return response.json({"error": "bad Content-Length"}, status=400)
         if length is not None and int(length) > MAX_BODY_BYTES:
             return response.json({"error": "body too large"}, status=413)
-        body = await _read_capped(request, MAX_BODY_BYTES)
+        body = await read_capped(request, MAX_BODY_BYTES)
         if body is None:
             return response.json({"error": "body too large"}, status=413)
         try:
@@ -364,15 +262,10 @@ class TelegramInput(InputChannel):
             verdict = await throttle("telegram_per_sender", conversation_id(self.name(), chat))
             if not verdict.allowed:
                 if verdict.notice is not None:
-                    self._spawn(self._notify(chat, verdict.notice))
+                    self.background.spawn(self._notify(chat, verdict.notice))
                 return response.json({"ok": True})
-        self._spawn(self._process(update, on_new_message, request.app))
+        self.background.spawn(self._process(update, on_new_message, request.app))
         return response.json({"ok": True})
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self, chat: int, text: str) -> None:
         """Send the rate-limit notice after whatever the chat is still being answered."""
@@ -495,31 +388,3 @@ def _private_chat_of(update: Update) -> int | None:
         return chat.id if chat.type == Chat.PRIVATE else None
     query = update.callback_query
     return query.from_user.id if query is not None and query.from_user is not None else None
-
-
-def _send_message(text: str, **kwargs: Any) -> Callable[[Bot, int], Awaitable[Any]]:
-    """A delivery call for :meth:`TelegramOutput._deliver`: ``sendMessage`` of ``text`` with ``kwargs``."""
-    return lambda bot, chat: bot.send_message(chat, text, **kwargs)
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The streamed request body, or ``None`` as soon as it exceeds ``limit`` bytes."""
-    stream = request.stream
-    assert stream is not None, "the webhook route is declared with stream=True"
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await stream.read()
-        if chunk is None:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-
-
-__all__ = [
-    "TelegramInput", "TelegramOutput", "TelegramConfig", "RateLimiter", "ButtonCodec", "BUTTON_EXPIRED",
-    "BUTTONS_PROMPT", "DEDUP_TTL_SECONDS", "ENV_VARS", "MAX_BODY_BYTES",
-    "MAX_RETRY_AFTER_SECONDS", "SECRET_HEADER", "UNSUPPORTED_REPLY", "main", "poll", "set_webhook", "delete_webhook",
-]  # fmt: skip

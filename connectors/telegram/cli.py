@@ -20,14 +20,8 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.settings import settings
 from connectors.common.log_redaction import REDACTOR, protect_secrets
-from connectors.telegram.support import (
-    ALLOWED_UPDATES,
-    ENV_VARS,
-    SECRET_HEADER,
-    WEBHOOK_PATH,
-    TelegramConfig,
-    retry_seconds,
-)
+from connectors.telegram.config import ALLOWED_UPDATES, ENV_VARS, SECRET_HEADER, WEBHOOK_PATH, TelegramConfig
+from connectors.telegram.support import retry_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -32,11 +32,10 @@ from typing import Any
 
 import httpx
 
-from bot.claims.evidence import MAX_IMAGE_BYTES
+from bot.claims.limits import MAX_IMAGE_BYTES
 from bot.common.kv import KeyValueStore, StoreUnavailable
 from bot.common.text_split import split_text, utf8_bytes
-from connectors.common.log_redaction import protect_secrets
-from connectors.rest.channel import sender_tag
+from connectors.common.log_redaction import protect_secrets, sender_tag
 
 logger = logging.getLogger(__name__)
 

@@ -32,48 +32,43 @@ connections against ``widget_reads_per_token``; over a rate, 429 with ``Retry-Af
 CORS: only origins in ``WIDGET_ALLOWED_ORIGINS`` (comma-separated) get CORS headers and
 preflight answers; by default none, i.e. same origin only. Requests from any other
 foreign origin are refused (403).
+
+The pieces: session tokens in :mod:`connectors.widget.tokens`, the CORS rules in
+:mod:`connectors.widget.cors`, the widget's message shapes, history and live pushes in
+:mod:`connectors.widget.messages`; the turn itself is :func:`connectors.common.turn.collected_turn`,
+as for the REST channel.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import os
-import re
-import secrets
-from asyncio import CancelledError
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
+from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.claims.evidence import EvidenceStore, store_from_env
-from bot.settings import Settings
 from connectors.common import senders
-from connectors.common.inbound import PHOTO_INTENT, customer_text, is_paused
+from connectors.common.http import PayloadError, bearer, parse_json
+from connectors.common.inbound import customer_text
 from connectors.common.metadata import MetadataError
 from connectors.common.proxy import client_address
+from connectors.common.replies import EMPTY_REPLY
 from connectors.common.server_limits import LimitedBlueprint, body_limit, rate_limited, too_large
+from connectors.common.turn import collected_turn
 from connectors.console import live
-from connectors.rest.channel import EMPTY_REPLY, FAILURE_REPLY, bearer, parse_json, sender_tag
-from connectors.rest.channel import PayloadError as RestPayloadError
+from connectors.widget.cors import allowed_origins, cors_headers, origin_decision
+from connectors.widget.messages import Subscribers, history_of, parse_message, to_widget
+from connectors.widget.tokens import load_secret, new_conversation_id, sign, verify
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-MAX_TEXT_CHARS = 4000
-MIN_SECRET_CHARS = 16
-DEFAULT_SECRET_FILE = "var/widget_secret"
-CONVERSATION_PATTERN = re.compile(r"^w-[A-Za-z0-9_-]{22,64}$")
-HISTORY_EVENTS = 300
 KEEP_ALIVE_SECONDS = 15.0
 OUTBOX_CHECK_SECONDS = 5.0
 """How often an open event stream also collects the outbox (messages left by another replica)."""
@@ -85,226 +80,6 @@ STATIC_FILES = {"widget.js": "application/javascript; charset=utf-8", "widget.cs
 WIDGET_PATH = "/webhooks/widget/"
 SANIC_CORS_EVALUATED = "_sanic_cors_e"
 """The request-context flag by which sanic-cors (installed by ``rasa run``) skips a response."""
-CORS_ALLOW_HEADERS = "Authorization, Content-Type"
-CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
-
-
-# --- tokens -------------------------------------------------------------------------------------------
-
-
-def _signature(secret: bytes, conversation_id: str) -> str:
-    mac = hmac.new(secret, b"widget-session:" + conversation_id.encode("ascii"), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
-
-
-def new_conversation_id() -> str:
-    """A fresh random conversation id (``w-`` + 192 random bits, url-safe)."""
-    return "w-" + secrets.token_urlsafe(24)
-
-
-def sign(secret: bytes, conversation_id: str) -> str:
-    """The session token for a conversation.
-
-    Args:
-        secret: The server's widget secret.
-        conversation_id: An id made by :func:`new_conversation_id`.
-
-    Returns:
-        ``"<conversation id>.<base64url HMAC-SHA256>"``.
-
-    Raises:
-        ValueError: If the id does not look like one of ours.
-    """
-    if not CONVERSATION_PATTERN.match(conversation_id):
-        raise ValueError("not a widget conversation id")
-    return f"{conversation_id}.{_signature(secret, conversation_id)}"
-
-
-def verify(secret: bytes, token: str | None) -> str | None:
-    """The conversation id a token was issued for, or ``None`` if it is malformed or forged.
-
-    Args:
-        secret: The server's widget secret.
-        token: The token as the client sent it.
-
-    Returns:
-        The conversation id, only when the signature matches (compared in constant time).
-    """
-    if not token or len(token) > 200 or not token.isascii():
-        return None
-    conversation_id, dot, signature = token.rpartition(".")
-    if not dot or not CONVERSATION_PATTERN.match(conversation_id):
-        return None
-    expected = _signature(secret, conversation_id)
-    return conversation_id if hmac.compare_digest(expected.encode(), signature.encode()) else None
-
-
-def load_secret(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> bytes:
-    """The widget secret: ``WIDGET_SECRET``, else the file (created once with mode 0600).
-
-    Args:
-        env: Environment to read (default: the process's), through :class:`bot.settings.Settings`.
-        path: Secret file (default ``WIDGET_SECRET_FILE`` or ``var/widget_secret``).
-
-    Returns:
-        The secret bytes.
-
-    Raises:
-        ValueError: If ``WIDGET_SECRET`` is set but shorter than 16 characters.
-    """
-    read = Settings.from_env(env)
-    configured = read.widget_secret
-    if configured:
-        if len(configured) < MIN_SECRET_CHARS:
-            raise ValueError(f"WIDGET_SECRET must be at least {MIN_SECRET_CHARS} characters")
-        return configured.encode("utf-8")
-    file = Path(path or read.widget_secret_file or DEFAULT_SECRET_FILE)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        stored = file.read_text(encoding="ascii").strip()
-        if len(stored) >= MIN_SECRET_CHARS:
-            return stored.encode("ascii")
-        raise ValueError(f"{file} holds no usable widget secret: delete it to make a new one") from None
-    value = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(value + "\n")
-    logger.info("widget: generated a new secret in %s", file)
-    return value.encode("ascii")
-
-
-# --- CORS ---------------------------------------------------------------------------------------------
-
-
-def allowed_origins(env: Mapping[str, str] | None = None) -> frozenset[str]:
-    """Origins from ``WIDGET_ALLOWED_ORIGINS`` (comma-separated, normalised, no trailing ``/``)."""
-    raw = Settings.from_env(env).widget_allowed_origins.split(",")
-    return frozenset(o.strip().rstrip("/").lower() for o in raw if o.strip() and o.strip() != "*")
-
-
-def same_origin(origin: str, host: str) -> bool:
-    """Whether an ``Origin`` header names the host the request came to (scheme ignored: TLS may end at a proxy)."""
-    parts = urlsplit(origin)
-    return bool(parts.netloc) and parts.netloc.lower() == (host or "").lower()
-
-
-def cors_headers(origin: str | None, allowed: Iterable[str], *, preflight: bool = False) -> dict[str, str] | None:
-    """CORS headers for a request, or ``None`` when the origin is not on the list.
-
-    Args:
-        origin: The request's ``Origin`` header.
-        allowed: Allowed origins (see :func:`allowed_origins`).
-        preflight: Add the preflight answers (methods, headers, max age).
-
-    Returns:
-        The headers to add, or ``None`` (no CORS headers at all).
-    """
-    if not origin or origin.strip().rstrip("/").lower() not in set(allowed):
-        return None
-    headers = {"Access-Control-Allow-Origin": origin.strip().rstrip("/"), "Vary": "Origin"}
-    if preflight:
-        headers.update(
-            {
-                "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
-                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
-                "Access-Control-Max-Age": "600",
-            }
-        )
-    return headers
-
-
-def origin_decision(origin: str | None, host: str, allowed: Iterable[str]) -> str:
-    """How to treat a request by its origin: ``"same"``, ``"cors"`` or ``"refuse"``.
-
-    No ``Origin`` header (curl, same-origin GET) and the server's own origin are ``"same"``;
-    a listed origin is ``"cors"``; any other origin is refused.
-    """
-    if not origin:
-        return "same"
-    if cors_headers(origin, allowed) is not None:
-        return "cors"
-    return "same" if same_origin(origin, host) else "refuse"
-
-
-# --- messages -----------------------------------------------------------------------------------------
-
-
-def to_widget(message: Mapping[str, Any]) -> dict[str, Any]:
-    """A Rasa output message (or an outbox item) in the widget's shape.
-
-    Returns:
-        ``{"from": "bot"|"agent", "text": str, "buttons": [{"title", "payload"}], "agent": name|None}``.
-    """
-    buttons = []
-    for button in message.get("buttons") or []:
-        if isinstance(button, Mapping) and isinstance(button.get("payload"), str):
-            buttons.append({"title": str(button.get("title") or button["payload"]), "payload": button["payload"]})
-    agent = message.get("agent")
-    return {"from": "agent" if agent else "bot", "text": str(message.get("text") or ""), "buttons": buttons,
-            "agent": str(agent) if agent else None}  # fmt: skip
-
-
-def history_of(events: Sequence[Any]) -> list[dict[str, Any]]:
-    """Customer, bot and agent messages of a tracker's events, oldest first.
-
-    Args:
-        events: Rasa events (``UserUttered``/``BotUttered`` are kept, the rest skipped).
-
-    Returns:
-        Widget messages; customer photos show as ``{"from": "customer", "photos": n}``.
-    """
-    shown: list[dict[str, Any]] = []
-    for event in list(events)[-HISTORY_EVENTS:]:
-        kind = getattr(event, "type_name", "")
-        metadata = getattr(event, "metadata", None) or {}
-        if kind == "user":
-            text = event.text or ""
-            attachments = metadata.get("attachments") if isinstance(metadata, Mapping) else None
-            photos = len(attachments) if isinstance(attachments, list) else 0
-            shown.append({"from": "customer", "text": "" if text == PHOTO_INTENT else text, "photos": photos})
-        elif kind == "bot":
-            data = getattr(event, "data", None) or {}
-            agent = metadata.get("agent_name") or metadata.get("agent") if isinstance(metadata, Mapping) else None
-            shown.append(to_widget({"text": event.text, "buttons": data.get("buttons"), "agent": agent}))
-    return shown
-
-
-class Subscribers:
-    """Open event streams per conversation (this process only); messages for nobody go to the outbox."""
-
-    def __init__(self) -> None:
-        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
-
-    def subscribe(self, conversation_id: str) -> asyncio.Queue[dict[str, Any]]:
-        """A queue receiving the conversation's pushed messages."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(live.SUBSCRIBER_BUFFER)
-        self._queues.setdefault(conversation_id, set()).add(queue)
-        return queue
-
-    def unsubscribe(self, conversation_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        """Stop a stream; anything it had not sent yet goes back to the outbox."""
-        queues = self._queues.get(conversation_id)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
-                del self._queues[conversation_id]
-        while not queue.empty():
-            left = queue.get_nowait()
-            if not self._queues.get(conversation_id):
-                live.outbox().put(conversation_id, left)
-
-    async def push(self, conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
-        """The widget's sender (:func:`connectors.common.senders.register`): open streams, else the outbox."""
-        queues = self._queues.get(conversation_id)
-        for message in messages:
-            if not queues:
-                live.outbox().put(conversation_id, dict(message))
-                continue
-            for queue in queues:
-                if queue.full():
-                    queue.get_nowait()
-                queue.put_nowait(to_widget(message))
 
 
 _subscribers = Subscribers()
@@ -412,7 +187,7 @@ class WebWidgetInput(InputChannel):
                 return refusal or error(request, 401, "missing or invalid session token")
             try:
                 raw_text, metadata = parse_message(parse_json(request.body))
-            except (PayloadError, RestPayloadError) as exc:
+            except PayloadError as exc:
                 return error(request, 400, str(exc))
             return finish(request, response.json({"messages": await self._handle(
                 request, on_new_message, cid, raw_text, metadata)}))  # fmt: skip
@@ -505,49 +280,5 @@ class WebWidgetInput(InputChannel):
             text, metadata = "", None
         if not text:
             return [to_widget({"text": EMPTY_REPLY})]
-        collector = CollectingOutputChannel()
-        try:
-            await on_new_message(UserMessage(text, collector, cid, input_channel=self.name(), metadata=metadata))
-        except CancelledError:
-            logger.error("widget: handling timed out (sender %s)", sender_tag(cid))
-        except Exception as exc:  # the customer must still get an answer
-            logger.error("widget: handling failed with %s (sender %s)", type(exc).__name__, sender_tag(cid))
-        pending = live.outbox().take(cid)
-        replies = pending + collector.messages
-        if not replies and not await is_paused(request.app, cid, "widget"):
-            replies = [{"text": FAILURE_REPLY}]
+        replies = await collected_turn(on_new_message, text, cid, self.name(), app=request.app, metadata=metadata)
         return [to_widget(m) for m in replies]
-
-
-class PayloadError(ValueError):
-    """The widget message body is not valid."""
-
-
-def parse_message(body: Any) -> tuple[str, dict[str, Any] | None]:
-    """Check a ``/message`` body.
-
-    Args:
-        body: The decoded JSON body.
-
-    Returns:
-        ``(raw_text, metadata)``; ``metadata`` is ``{"attachments": [...]}`` or ``None``.
-
-    Raises:
-        PayloadError: With a reason fit to send back to the client.
-    """
-    if not isinstance(body, dict):
-        raise PayloadError("body must be a JSON object")
-    text = body.get("text", "")
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise PayloadError("'text' must be a string")
-    if len(text) > MAX_TEXT_CHARS:
-        raise PayloadError(f"'text' must be at most {MAX_TEXT_CHARS} characters")
-    attachments = body.get("attachments")
-    if attachments is None or attachments == []:
-        return text, None
-    if not isinstance(attachments, list):
-        raise PayloadError("'attachments' must be a list")
-    # the items themselves are checked by content in bot.claims.attachments.ingest (polite answers, not 400s)
-    return text, {"attachments": attachments}

@@ -21,13 +21,13 @@ from actions.delay import ActionRecordDelayChoice
 from actions.faq import ActionAnswerFaq
 from actions.handoff import ActionAssessHandoff, ActionHandoff
 from actions.language import ActionDetectLanguage
-from actions.missing import flow_intent
 from actions.per_message import ActionReadMessage
 from actions.phone_lookup import ActionLookupByPhone, ValidatePhoneLookupForm, clean_name, extract_mobile
 from actions.tickets import ActionCheckTicket
 from actions.tracking import GAVE_UP, ActionTrackWaybill, ValidateWaybillForm
 from bot import services
 from bot.common.clock import CHINA_TZ
+from bot.missing.service import flow_intent
 from bot.policy.model import Policy
 from bot.tickets import TicketStatus, TicketType
 from bot.tracking.kuaidi100 import Kuaidi100Provider

@@ -49,7 +49,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sanic import Blueprint
 
 from actions.claims import FORM
-from actions.handoff import ActionHandoff, set_handoff_queue
+from actions.handoff import ActionHandoff
 from bot import services
 from bot.common.ratelimit import MemoryRateLimiter, set_limiter
 from bot.handoff.queue import (
@@ -60,14 +60,16 @@ from bot.handoff.queue import (
     RedisHandoffQueue,
     queue_from_env,
 )
+from bot.handoff.service import set_handoff_queue
 from bot.policy.limits import Limits, limits, set_limits
 from bot.policy.model import Policy
 from bot.tickets import TicketStore, TicketType
 from connectors.common import senders
-from connectors.common.senders import TOO_FAST_REPLY, TOO_MANY_PHOTOS_REPLY
+from connectors.common.replies import TOO_FAST_REPLY, TOO_MANY_PHOTOS_REPLY
 from connectors.console import live
 from connectors.console.expiry import install, resume_refused, schedule_refused, sweep
-from connectors.telegram.channel import SECRET_HEADER, TelegramInput
+from connectors.telegram.channel import TelegramInput
+from connectors.telegram.config import SECRET_HEADER
 from connectors.wechat.channel import WeChatInput
 from tests.fakes.telegram import FakeTelegram, small_jpeg
 from tests.fakes.wechat import FakeWeChat
@@ -181,7 +183,7 @@ def tg_settle(server: BlueprintServer, recorder: Recorder, chat: int) -> str:
     text = f"sentinel {secrets.token_hex(3)}"
     assert tg_post(server, tg_update(chat, text=text)).status_code == 200
     wait_until(lambda: (f"tg-{chat}", text) in recorder.seen(), "the sentinel to reach Rasa")
-    wait_until(lambda: not server.channel._tasks, "the channel's background tasks")
+    wait_until(lambda: not server.channel.background, "the channel's background tasks")
     return text
 
 

@@ -19,7 +19,7 @@ CONSOLE = "/webhooks/console"
 def create_agent(servers: Servers, username: str, display: str, *extra: str) -> None:
     env = {**os.environ, "AGENTS_DB_URL": f"sqlite:///{servers.workdir / 'tickets.db'}", "AGENT_PASSWORD": PASSWORD,
            "PYTHONPATH": str(ROOT)}  # fmt: skip
-    command = [sys.executable, "-m", "bot.handoff.agents_cli", "create", username, "--name", display, *extra]
+    command = [sys.executable, "-m", "bot.agents.cli", "create", username, "--name", display, *extra]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
 

@@ -2,29 +2,28 @@
 
 WeChat signs each callback (and, in safe mode, encrypts it with ``wechatpy.crypto.WeChatCrypto``);
 :func:`signed`, :func:`xml` and :func:`encrypted` build them exactly as WeChat does.
-:class:`ChannelServer` serves the channel's blueprint on a real Sanic server on a free port in
-its own thread, with ``on_new_message`` standing in for Rasa at the process boundary.
+:class:`ChannelServer` (a :class:`tests.support.sanic_server.BlueprintServer`) serves the channel's
+blueprint on a real Sanic server on a free port in its own thread, with ``on_new_message``
+standing in for Rasa at the process boundary.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from typing import Any
 
 import httpx
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
-from connectors.wechat.channel import WeChatInput, parse_xml
+from connectors.wechat.callback import parse_xml
+from connectors.wechat.channel import WeChatInput
 from tests.support.claims import claim_tracker
-from tests.support.e2e_servers import free_port
+from tests.support.sanic_server import BlueprintServer
 
 APP_ID = "wx5f3a9c1e2b7d4a60"
 APP_SECRET = "9b1e4c7a2f6d8e0b3a5c7e9f1d2b4c6e"
@@ -79,18 +78,15 @@ def encrypted(plain: str, **extra: str) -> tuple[dict[str, str], str]:
 # --- the channel, served for real ---------------------------------------------------------------
 
 
-class ChannelServer:
-    """The channel's blueprint on a real Sanic server in a thread; ``on_new_message`` stands in for Rasa."""
+class ChannelServer(BlueprintServer):
+    """The channel's blueprint on a real Sanic server in a thread; ``on_new_message`` stands in for Rasa.
+
+    :attr:`url` is the webhook's URL; the server is started with :meth:`start` (or as a context manager).
+    """
 
     def __init__(self, channel: WeChatInput, agent: Agent | None = None) -> None:
-        self.channel = channel
-        self.agent = agent
-        self.received: list[UserMessage] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="wechat-channel", daemon=True)
-        self.url = ""
-        self._server: Any = None
-        self.http = httpx.Client(timeout=10)
+        super().__init__(channel, self.on_new_message, agent)
+        self.url = f"{self.url}/webhook"
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.received.append(message)
@@ -103,42 +99,9 @@ class ChannelServer:
             await out.send_text_message(message.sender_id, f"收到：{message.text}")
 
     def start(self) -> ChannelServer:
-        app = Sanic(f"wechat_test_{secrets.token_hex(4)}", configure_logging=False)
-        app.blueprint(self.channel.blueprint(self.on_new_message), url_prefix="/webhooks/wechat")
-        if self.agent is not None:
-            app.ctx.agent = self.agent  # where Rasa's server keeps it
-        port = free_port()
-        self.thread.start()
-
-        async def boot() -> Any:
-            server = await app.create_server("127.0.0.1", port, return_asyncio_server=True, access_log=False)
-            await server.startup()  # create_server already listens: the handlers are finalised here
-            await server.before_start()
-            await server.after_start()
-            return server
-
-        self._server = self.call(boot())
-        self.url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
+        """Boot the server; returns it."""
+        super().start()
         return self
-
-    def call(self, coroutine: Any, timeout: float = 10) -> Any:
-        """Run a coroutine on the server's loop (where the channel lives) and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.http.close()
-
-        async def shutdown() -> None:  # the channel's listeners finish its tasks and close its clients
-            await self._server.before_stop()
-            await self._server.close()
-            for connection in list(self._server.connections):
-                connection.close_if_idle()
-            await self._server.after_stop()
-
-        self.call(shutdown())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
     def post(self, body: str | bytes, query: dict[str, str] | None = None) -> httpx.Response:
         return self.http.post(self.url, params=signed() if query is None else query, content=body)

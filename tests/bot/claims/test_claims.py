@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.claims import offer as claims
+from bot.claims import answers as reading
+from bot.claims import draft as drafts
+from bot.claims import offer as offers
+from bot.claims import wording
 from bot.common import answers
 from bot.policy.model import DEFAULT_POLICY_PATH, Policy
 from bot.tickets import Ticket, TicketStatus, TicketType
@@ -31,7 +34,7 @@ def policy() -> Policy:
     ],
 )  # fmt: skip
 def test_yes_no(text: str, expected: bool | None) -> None:
-    assert claims.parse_yes_no(text) is expected
+    assert reading.parse_yes_no(text) is expected
 
 
 @pytest.mark.parametrize(
@@ -43,19 +46,19 @@ def test_yes_no(text: str, expected: bool | None) -> None:
     ],
 )  # fmt: skip
 def test_yes_no_reads_the_question_topic(text: str, topic: str, expected: bool | None) -> None:
-    assert claims.parse_yes_no(text, topic) is expected
+    assert reading.parse_yes_no(text, topic) is expected
 
 
 @pytest.mark.parametrize(
     "text", ["算了", "算了吧", "算了！", "不弄了", "取消", "stop", "Stop!", "cancel", "never mind", "先不填了"]
 )
 def test_stop_phrases(text: str) -> None:
-    assert claims.is_stop(text)
+    assert reading.is_stop(text)
 
 
 @pytest.mark.parametrize("text", ["算了算钱一共两千", "不要停", "stop sign on the box", "取消订单后又寄了"])
 def test_stop_only_when_that_is_all_the_message_says(text: str) -> None:
-    assert not claims.is_stop(text)
+    assert not reading.is_stop(text)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +71,7 @@ def test_stop_only_when_that_is_all_the_message_says(text: str) -> None:
     ],
 )  # fmt: skip
 def test_part(text: str, part: str | None) -> None:
-    assert claims.parse_part(text) == part
+    assert reading.parse_part(text) == part
 
 
 @pytest.mark.parametrize(
@@ -82,14 +85,14 @@ def test_part(text: str, part: str | None) -> None:
     ],
 )  # fmt: skip
 def test_extent(text: str, extent: str | None) -> None:
-    assert claims.parse_extent(text) == extent
+    assert reading.parse_extent(text) == extent
 
 
 def test_split_extent_round_trip_and_garbage() -> None:
-    assert claims.split_extent("share:0.3000") == (Decimal("0.3000"), None)
-    assert claims.split_extent("repair:300.00") == (None, Decimal("300.00"))
+    assert reading.split_extent("share:0.3000") == (Decimal("0.3000"), None)
+    assert reading.split_extent("repair:300.00") == (None, Decimal("300.00"))
     for junk in ("unknown", None, "", "share:2", "share:abc", "repair:-5", "other:1"):
-        assert claims.split_extent(junk) == (None, None)
+        assert reading.split_extent(junk) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -104,21 +107,21 @@ def test_split_extent_round_trip_and_garbage() -> None:
     ],  # fmt: skip
 )
 def test_value(text: str, value: str | None) -> None:
-    parsed = claims.parse_value(text)
+    parsed = reading.parse_value(text)
     assert (None if parsed is None else str(parsed)) == value
 
 
 def test_description_is_not_a_question_back() -> None:
-    assert claims.parse_description("什么意思？") is None
-    assert claims.parse_description("what?") is None
-    assert claims.parse_description("箱子为什么会压成这样，里面杯子全碎了？") is not None
+    assert reading.parse_description("什么意思？") is None
+    assert reading.parse_description("what?") is None
+    assert reading.parse_description("箱子为什么会压成这样，里面杯子全碎了？") is not None
 
 
 def test_description_is_trimmed_and_capped() -> None:
-    assert claims.parse_description("  箱子   压坏了 ") == "箱子 压坏了"
-    assert claims.parse_description("x") is None
-    assert claims.parse_description("算了") is None
-    assert len(claims.parse_description("破" * 2000) or "") == claims.MAX_DESCRIPTION
+    assert reading.parse_description("  箱子   压坏了 ") == "箱子 压坏了"
+    assert reading.parse_description("x") is None
+    assert reading.parse_description("算了") is None
+    assert len(reading.parse_description("破" * 2000) or "") == reading.MAX_DESCRIPTION
 
 
 @pytest.mark.parametrize(
@@ -130,23 +133,23 @@ def test_description_is_trimmed_and_capped() -> None:
     ],
 )  # fmt: skip
 def test_eligibility(status: Status, reason: str | None) -> None:
-    assert claims.ineligible_reason(status) == reason
+    assert drafts.ineligible_reason(status) == reason
     if reason:
-        assert "SF1" in claims.ineligible_text(reason, "SF1", "zh")
-        assert "SF1" in claims.ineligible_text(reason, "SF1", "en")
+        assert "SF1" in wording.ineligible_text(reason, "SF1", "zh")
+        assert "SF1" in wording.ineligible_text(reason, "SF1", "en")
 
 
 def _parcel(
     freight: str | None = "21", declared: str | None = "680", insured: str | None = "680"
-) -> claims.ParcelFacts:
+) -> drafts.ParcelFacts:
     def dec(value: str | None) -> Decimal | None:
         return None if value is None else Decimal(value)
 
-    return claims.ParcelFacts("SF1873662042955", "SF", "delivered", dec(freight), dec(declared), dec(insured))
+    return drafts.ParcelFacts("SF1873662042955", "SF", "delivered", dec(freight), dec(declared), dec(insured))
 
 
-def _draft(extent: str, value: str | None = "680", photos: bool = True, **parcel: str | None) -> claims.ClaimDraft:
-    return claims.ClaimDraft(
+def _draft(extent: str, value: str | None = "680", photos: bool = True, **parcel: str | None) -> drafts.ClaimDraft:
+    return drafts.ClaimDraft(
         parcel=_parcel(**parcel),
         part="both",
         description="杯子碎了",
@@ -181,15 +184,15 @@ def _draft(extent: str, value: str | None = "680", photos: bool = True, **parcel
         (_draft("share:1", value="30000", declared="30000", insured="30000"), "human_review", "0.00", 2),
     ],
 )
-def test_offer(policy: Policy, draft: claims.ClaimDraft, kind: str, amount: str, level: int) -> None:
-    offer = claims.claim_offer(policy, draft)
+def test_offer(policy: Policy, draft: drafts.ClaimDraft, kind: str, amount: str, level: int) -> None:
+    offer = offers.claim_offer(policy, draft)
     assert (offer.kind, f"{offer.amount:.2f}", offer.ticket_level) == (kind, amount, level)
     assert offer.amount <= policy.cap
-    assert claims.needs_answer(offer) is (kind != "human_review")
+    assert offers.needs_answer(offer) is (kind != "human_review")
 
 
 def test_rejected_offer_goes_to_a_human_at_the_cap_level(policy: Policy) -> None:
-    offer = claims.rejected(claims.claim_offer(policy, _draft("share:0.3")), policy)
+    offer = offers.rejected(offers.claim_offer(policy, _draft("share:0.3")), policy)
     assert offer.kind == "human_review" and offer.ticket_level == policy.above_cap_ticket_level
     assert offer.reason_code == "damage_offer_rejected"
 
@@ -198,15 +201,15 @@ def test_parcel_facts_survive_the_slot() -> None:
     facts = _parcel()
     slot = facts.to_slot()
     assert slot["insured_value"] == "680" and isinstance(slot["freight"], str)
-    assert claims.ParcelFacts.from_slot(slot) == facts
-    assert claims.ParcelFacts.from_slot(None) is None
-    assert claims.ParcelFacts.from_slot({"waybill": 5}) is None
-    assert claims.ParcelFacts.from_slot({"waybill": "X", "freight": "oops"}).freight is None
+    assert drafts.ParcelFacts.from_slot(slot) == facts
+    assert drafts.ParcelFacts.from_slot(None) is None
+    assert drafts.ParcelFacts.from_slot({"waybill": 5}) is None
+    assert drafts.ParcelFacts.from_slot({"waybill": "X", "freight": "oops"}).freight is None
 
 
 def test_summary_lists_every_answer_in_both_languages() -> None:
     draft = _draft("share:0.3")
-    zh = claims.summary_text(draft, "zh")
+    zh = wording.summary_text(draft, "zh")
     expected = (
         "SF1873662042955",
         "外包装和内件物品",
@@ -218,7 +221,7 @@ def test_summary_lists_every_answer_in_both_languages() -> None:
     )
     for part in expected:
         assert part in zh
-    en = claims.summary_text(draft, "en")
+    en = wording.summary_text(draft, "en")
     for part in ("SF1873662042955", "packaging and contents", "about 30% damaged", "¥680.00", "Packaging kept: yes"):
         assert part in en
 
@@ -236,51 +239,51 @@ def _ticket() -> Ticket:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_offer_and_outcome_texts(policy: Policy, lang: str) -> None:
     for extent, words in (("share:0.3", "204.00"), ("share:0.05", ""), ("share:1", "680.00")):
-        offer = claims.claim_offer(policy, _draft(extent, photos=extent != "share:1"))
-        assert words in claims.offer_text(offer, lang)
-        outcome = claims.outcome_text(_ticket(), offer, lang)
+        offer = offers.claim_offer(policy, _draft(extent, photos=extent != "share:1"))
+        assert words in wording.offer_text(offer, lang)
+        outcome = wording.outcome_text(_ticket(), offer, lang)
         assert "TK-20261123-0001" in outcome and words in outcome
-    review = claims.rejected(claims.claim_offer(policy, _draft("share:0.3")), policy)
-    text = claims.outcome_text(_ticket(), review, lang)
+    review = offers.rejected(offers.claim_offer(policy, _draft("share:0.3")), policy)
+    text = wording.outcome_text(_ticket(), review, lang)
     assert "TK-20261123-0001" in text
     assert ("review" in text) if lang == "en" else ("复核" in text or "专员" in text)
 
 
 def test_understood_lists_the_answers_so_far() -> None:
-    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
-    assert claims.understood(draft, "zh") == "运单 SF1873662042955、外包装破损、价值 2000 元"
-    assert claims.understood(draft, "en") == "parcel SF1873662042955, outer packaging damaged, value ¥2000"
+    draft = drafts.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    assert wording.understood(draft, "zh") == "运单 SF1873662042955、外包装破损、价值 2000 元"
+    assert wording.understood(draft, "en") == "parcel SF1873662042955, outer packaging damaged, value ¥2000"
     full = _draft("unknown", value="1999.5")
-    zh = claims.understood(full, "zh")
+    zh = wording.understood(full, "zh")
     for part in ("外包装和内件物品破损", "“杯子碎了”", "照片 2 张", "损坏程度待核定", "价值 1999.50 元", "包装已保留"):
         assert part in zh
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("question", claims.QUESTIONS)
+@pytest.mark.parametrize("question", wording.QUESTIONS)
 def test_every_question_can_be_asked_again(question: str, lang: str) -> None:
-    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
-    text = claims.reask_text(draft, question, lang)
+    draft = drafts.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    text = wording.reask_text(draft, question, lang)
     known = "So far I have: parcel SF1873662042955" if lang == "en" else "我记下了：运单 SF1873662042955"
     assert known in text
     assert ("Still needed: " in text) if lang == "en" else ("还需要" in text)
     assert (
-        ("human agent" in claims.reask_text(draft, question, lang, last=True))
+        ("human agent" in wording.reask_text(draft, question, lang, last=True))
         if lang == "en"
-        else ("转人工" in claims.reask_text(draft, question, lang, last=True))
+        else ("转人工" in wording.reask_text(draft, question, lang, last=True))
     )
-    for button in claims.reask_buttons(question, lang):  # every quick reply reads back as an answer
+    for button in wording.reask_buttons(question, lang):  # every quick reply reads back as an answer
         payload = button["payload"]
         if question == "part":
-            assert claims.parse_part(payload)
+            assert reading.parse_part(payload)
         else:
             topic = {"packaging_kept": answers.KEPT, "confirmed": answers.CONFIRM}.get(question, answers.ACCEPT)
-            assert claims.parse_yes_no(payload, topic) is not None
+            assert reading.parse_yes_no(payload, topic) is not None
 
 
 def test_reask_matches_the_issue_wording() -> None:
-    draft = claims.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
-    text = claims.reask_text(draft, "packaging_kept", "zh")
+    draft = drafts.ClaimDraft(parcel=_parcel(), part="outer", value=Decimal("2000"))
+    text = wording.reask_text(draft, "packaging_kept", "zh")
     assert text.endswith(
         "我记下了：运单 SF1873662042955、外包装破损、价值 2000 元。"
         "还需要确认：外包装和填充物是否还保留着？请回复“留着”或“扔了”。"
@@ -290,12 +293,12 @@ def test_reask_matches_the_issue_wording() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_gave_up_text_keeps_the_answers_and_offers_a_person(lang: str) -> None:
-    draft = claims.ClaimDraft(parcel=_parcel(), part="outer")
-    text = claims.gave_up_text(draft, lang)
+    draft = drafts.ClaimDraft(parcel=_parcel(), part="outer")
+    text = wording.gave_up_text(draft, lang)
     assert "SF1873662042955" in text
     assert (
         ("human agent" in text and "continue my claim" in text)
         if lang == "en"
         else ("转人工" in text and "继续理赔" in text)
     )
-    assert claims.gave_up_text(None, lang)
+    assert wording.gave_up_text(None, lang)

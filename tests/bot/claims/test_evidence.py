@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from bot.claims.evidence import (
-    ERROR_CODES,
-    CheckedImage,
-    EvidenceError,
-    EvidenceStore,
-    check_image,
-    decode_attachments,
-    store_from_env,
-)
+from bot.claims.attachments import decode_attachments
+from bot.claims.evidence import EvidenceStore, store_from_env
+from bot.claims.images import CheckedImage, check_image
+from bot.claims.refusals import ERROR_CODES, EvidenceError
 from tests.support.images import GPS_MARK, encode_image, jpeg_with_gps, png_with_metadata, webp_with_metadata
 
 

@@ -1,4 +1,4 @@
-"""Answers in the customer's own words (bot/common/answers.py): one table per question type, both languages.
+"""Answers in the customer's own words (bot/common/answers/): one table per question type, both languages.
 
 Each table holds at least 30 phrasings, with the replies that must not be read
 (``None``): a question back, "what?", "I don't know", an unrelated sentence.

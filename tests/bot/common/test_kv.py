@@ -250,8 +250,9 @@ async def test_redis_down_raises_store_unavailable_without_the_url() -> None:
 async def test_telegram_keeps_serving_when_redis_is_down(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from connectors.telegram.channel import TelegramConfig, TelegramInput
-    from connectors.telegram.support import ButtonCodec
+    from connectors.telegram.buttons import ButtonCodec
+    from connectors.telegram.channel import TelegramInput
+    from connectors.telegram.config import TelegramConfig
 
     monkeypatch.setattr(senders, "_senders", dict(senders._senders))
     down = RedisStore(dead_redis_url(), "down", timeout=0.5)
@@ -272,7 +273,8 @@ async def test_wechat_keeps_serving_when_redis_is_down_but_never_fetches_tokens_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from connectors.wechat.api import WeChatError
-    from connectors.wechat.channel import ButtonMemory, WeChatInput
+    from connectors.wechat.buttons import ButtonMemory
+    from connectors.wechat.channel import WeChatInput
 
     monkeypatch.setattr(senders, "_senders", dict(senders._senders))
     channel = WeChatInput("wx0123456789abcdef", "app-secret-0123456789abcdef", "token-abc", redis_url=dead_redis_url())

@@ -176,7 +176,7 @@ def test_missing_kuaidi100_credentials_are_named() -> None:
 def test_factories_report_bad_values_by_variable_name() -> None:
     from bot.tracking import provider_from_env
     from connectors.rest.channel import load_api_keys
-    from connectors.widget.channel import load_secret
+    from connectors.widget.tokens import load_secret
 
     with pytest.raises(ValueError, match="TRACKING_TIMEOUT"):
         provider_from_env(

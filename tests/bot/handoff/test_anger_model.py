@@ -20,11 +20,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ActionAssessHandoff, model_score
+from actions.handoff import ActionAssessHandoff
 from bot import services
 from bot.handoff import anger_model
 from bot.handoff.anger import DEFAULT, conversation_score, score
 from bot.handoff.anger_model import AngerModel, TrainingSettings, lexicon_features, load_rows, ngrams, prepare
+from bot.handoff.conversation import model_score
 from bot.policy.model import Policy
 from bot.tickets import TicketStore
 from components.anger_classifier import ANGER, AngerClassifier

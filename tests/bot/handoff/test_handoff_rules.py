@@ -17,10 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import ActionAssessHandoff, ActionOfferHandoff
 from bot import services
 from bot.common.clock import CHINA_TZ
+from bot.handoff.notices import customer_notice
 from bot.handoff.rules import (
     Signals,
     Trigger,
-    customer_notice,
     decide,
     expected_wait,
     fallbacks_in_a_row,

@@ -8,17 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.policy.model import (
-    DEFAULT_POLICY_PATH,
-    Deadlines,
-    Offer,
-    Policy,
-    damage_offer,
-    delay_offer,
-    held_lateness,
-    in_business_hours,
-    ticket_deadlines,
-)
+from bot.policy.deadlines import in_business_hours, ticket_deadlines
+from bot.policy.model import DEFAULT_POLICY_PATH, Policy
+from bot.policy.offers import Offer, damage_offer, delay_offer, held_lateness
+from bot.tickets.models import Deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2024, 5, 1, 10, 0, tzinfo=SHANGHAI)

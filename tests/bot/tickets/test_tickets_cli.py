@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import PROJECT_ROOT
 from bot.tickets import Deadlines, Decision, TicketStatus, TicketStore
-from bot.tickets.store import PROJECT_ROOT
 
 NOW = datetime.now(timezone.utc)
 UNKNOWN = "TK-20000101-0001"

@@ -19,6 +19,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from bot.settings import PROJECT_ROOT
 from bot.tickets import (
     Action,
     Deadlines,
@@ -32,7 +33,8 @@ from bot.tickets import (
     TicketType,
     store_from_env,
 )
-from bot.tickets.store import CSV_COLUMNS, PROJECT_ROOT, SCHEMA_VERSION
+from bot.tickets.export import CSV_COLUMNS
+from bot.tickets.schema import SCHEMA_VERSION
 
 ID_RE = re.compile(r"^TK-\d{8}-\d{4}$")
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing

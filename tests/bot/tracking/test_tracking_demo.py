@@ -15,17 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.common.clock import CHINA_TZ
 from bot.tracking import HoldReason, ProviderError, Status, provider_from_env
 from bot.tracking.demo import DemoProvider
-from bot.tracking.fixtures import (
-    CHINA_TZ,
-    hash_name,
-    load_records,
-    parse_shipments,
-    parse_time_spec,
-    resolve_time,
-    s10_check_digit,
-)
+from bot.tracking.fixture_times import hash_name, parse_time_spec, resolve_time, s10_check_digit
+from bot.tracking.fixtures import load_records, parse_shipments
 from bot.tracking.kuaidi100 import Kuaidi100Provider
 from tests.support import ROOT
 

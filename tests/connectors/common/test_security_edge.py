@@ -65,23 +65,11 @@ class EdgeServer(BlueprintServer):
     """A channel on a real Sanic server; ``agent`` (a tracker store holder) stands in for Rasa's agent."""
 
     def __init__(self, channel: Any, agent: Any = None) -> None:
-        super().__init__(channel, self._answer)
-        self.agent = agent
+        super().__init__(channel, self._answer, agent)
 
     async def _answer(self, message: UserMessage) -> None:
         self.received.append(message)
         await message.output_channel.send_text_message(message.sender_id, "收到")
-
-    async def _start(self) -> None:
-        app = Sanic(f"edge_test_{secrets.token_hex(4)}", configure_logging=False)
-        app.blueprint(self.channel.blueprint(self._on_message), url_prefix=f"/webhooks/{self.channel.name()}")
-        if self.agent is not None:
-            app.ctx.agent = self.agent
-        self.app = app
-        self._server = await app.create_server(sock=self._sock, return_asyncio_server=True, access_log=False)
-        await self._server.startup()
-        await self._server.before_start()
-        await self._server.after_start()
 
 
 @pytest.fixture
@@ -477,7 +465,7 @@ class ApiServer(EdgeServer):
 
     TOKEN = "api-" + "t" * 28
 
-    async def _start(self) -> None:
+    def build_app(self) -> Sanic:
         from rasa.server import ErrorResponse, requires_auth
 
         app = Sanic(f"api_test_{secrets.token_hex(4)}", configure_logging=False)
@@ -493,11 +481,7 @@ class ApiServer(EdgeServer):
         async def status(request: Any) -> Any:
             return response.json({"ok": True, "args": sorted(request.args)})
 
-        self.app = app
-        self._server = await app.create_server(sock=self._sock, return_asyncio_server=True, access_log=False)
-        await self._server.startup()
-        await self._server.before_start()
-        await self._server.after_start()
+        return app
 
 
 def test_the_api_token_is_accepted_in_a_header(evidence: Path) -> None:

@@ -38,10 +38,11 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.claims.evidence import EvidenceStore, check_image
+from bot.agents.store import AgentStore
+from bot.claims.evidence import EvidenceStore
+from bot.claims.images import check_image
 from bot.common import ratelimit
 from bot.common.ratelimit import MemoryRateLimiter, Rate
-from bot.handoff.agents import AgentStore
 from bot.handoff.queue import InMemoryHandoffQueue, QueueEntry
 from bot.handoff.rules import Trigger
 from bot.handoff.summary import HandoffContext, agent_summary
@@ -118,6 +119,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EVIDENCE_DIR", str(tmp / "evidence"))
         mp.delenv("TRUSTED_PROXIES", raising=False)
+        # a hub of this module's own: the feeds it opens die with its server's loop
+        mp.setattr(live, "_hub", live.Hub(*live._settings()))
         with ConsoleServer(rasa) as server:
             for cid in ("chat-a", "chat-b", "chat-waiting", "bot-only"):
                 events = [UserUttered(f"{cid}: 我的手机 {PHONE}", {"name": "greet"}), BotUttered(f"好的 {cid}")]

@@ -33,20 +33,15 @@ from rasa.shared.core.domain import Domain
 from sanic import Sanic
 
 from actions.claims import FORM
-from bot.claims.evidence import MAX_IMAGE_BYTES, EvidenceError
+from bot.claims.limits import MAX_IMAGE_BYTES
+from bot.claims.refusals import EvidenceError
 from connectors.common import senders
 from connectors.common.inbound import PHOTO_INTENT
-from connectors.telegram.channel import (
-    BUTTON_EXPIRED,
-    MAX_BODY_BYTES,
-    SECRET_HEADER,
-    UNSUPPORTED_REPLY,
-    RateLimiter,
-    TelegramConfig,
-    TelegramInput,
-    main,
-    poll,
-)
+from connectors.telegram.buttons import BUTTON_EXPIRED
+from connectors.telegram.channel import TelegramInput
+from connectors.telegram.cli import main, poll
+from connectors.telegram.config import SECRET_HEADER, TelegramConfig
+from connectors.telegram.support import MAX_BODY_BYTES, UNSUPPORTED_REPLY, RateLimiter
 from tests.fakes.telegram import FakeTelegram, small_jpeg
 from tests.support import ROOT
 from tests.support.claims import claim_agent, claim_tracker, serve_agent
@@ -215,7 +210,7 @@ def send_sentinel_and_wait(
     has no background task left. The channel starts an update's task before it answers 200 and
     handles one chat's messages one at a time in arrival order (each task takes the chat's FIFO
     lock first thing), so an earlier message of this chat was handled before the sentinel reached
-    Rasa; and since every task stays in ``TelegramInput._tasks`` until it is done, an empty set
+    Rasa; and since every task stays in ``TelegramInput.background`` until it is done, an empty set
     means that nothing anything posted before may still do is pending (button taps answer before
     they take the lock, other chats have their own lock: the second wait covers those). By then
     the sentinel's own answer has been sent too.
@@ -233,7 +228,7 @@ def send_sentinel_and_wait(
         timeout,
         f"the sentinel {text!r} to reach Rasa (what was posted before it is not handled yet)",
     )
-    wait_until(lambda: not server.channel._tasks, timeout, "the channel to finish its background tasks")
+    wait_until(lambda: not server.channel.background, timeout, "the channel to finish its background tasks")
     return text
 
 

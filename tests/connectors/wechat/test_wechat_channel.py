@@ -36,17 +36,11 @@ from wechatpy.crypto import WeChatCrypto
 from actions.claims import FORM
 from bot.common.kv import MemoryStore, RedisStore
 from connectors.common import senders
-from connectors.rest.channel import EMPTY_REPLY, FAILURE_REPLY
+from connectors.common.replies import EMPTY_REPLY, FAILURE_REPLY
 from connectors.wechat.api import WeChatApi
-from connectors.wechat.channel import (
-    MENU_REPLY,
-    UNSUPPORTED_REPLY,
-    VOICE_REPLY,
-    WeChatInput,
-    XmlRefused,
-    compose,
-    parse_xml,
-)
+from connectors.wechat.buttons import compose
+from connectors.wechat.callback import XmlRefused, parse_xml
+from connectors.wechat.channel import MENU_REPLY, UNSUPPORTED_REPLY, VOICE_REPLY, WeChatInput
 from tests.fakes.wechat import FakeWeChat, sample_jpeg
 from tests.support import ROOT
 from tests.support.claims import claim_agent
@@ -159,9 +153,9 @@ def send_sentinel_and_wait(channel: ChannelServer, fake: FakeWeChat, openid: str
                 f" has not been handled (yet); sent so far: {fake.texts()}"
             )
         time.sleep(0.02)
-    while channel.channel._tasks:
+    while channel.channel.background:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the channel still has {len(channel.channel._tasks)} task(s) after {timeout} s")
+            raise AssertionError(f"the channel still has {len(channel.channel.background)} task(s) after {timeout} s")
         time.sleep(0.02)
     return text
 

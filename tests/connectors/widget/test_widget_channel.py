@@ -10,23 +10,11 @@ from pathlib import Path
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
+from connectors.common.http import bearer
 from connectors.console import live
-from connectors.widget.channel import (
-    CONVERSATION_PATTERN,
-    PayloadError,
-    Subscribers,
-    allowed_origins,
-    bearer,
-    cors_headers,
-    history_of,
-    load_secret,
-    new_conversation_id,
-    origin_decision,
-    parse_message,
-    sign,
-    to_widget,
-    verify,
-)
+from connectors.widget.cors import allowed_origins, cors_headers, origin_decision
+from connectors.widget.messages import PayloadError, Subscribers, history_of, parse_message, to_widget
+from connectors.widget.tokens import CONVERSATION_PATTERN, load_secret, new_conversation_id, sign, verify
 
 SECRET = b"k" * 32
 OTHER_SECRET = b"z" * 32

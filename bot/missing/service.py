@@ -1,19 +1,17 @@
-"""Missing parcels: a "not received" report on a lost or delivered parcel opens a ticket."""
+"""Missing parcels: a "not received" report on a lost or delivered parcel finds or opens a ticket."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Any
-
-from rasa_sdk import Tracker
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from bot import services
 from bot.common.clock import format_time
-from bot.policy.model import ticket_deadlines
 from bot.tickets import Ticket, TicketType
-from bot.tickets import messages as service_messages
+from bot.tickets import messages as ticket_messages
+from bot.tickets.service import Requester, open_for
 from bot.tracking import Shipment, Status
 
 logger = logging.getLogger(__name__)
@@ -22,7 +20,19 @@ MISSING_STATUSES = frozenset({Status.DELIVERED, Status.LOST})
 """A report on a parcel still moving is a delay, not a missing parcel."""
 
 
-def flow_intent(tracker: Tracker) -> str | None:
+class Conversation(Protocol):
+    """What :func:`flow_intent` reads of a conversation (a Rasa tracker has both)."""
+
+    @property
+    def events(self) -> Sequence[Mapping[str, Any]]:
+        """The conversation's events, oldest first."""
+
+    @property
+    def latest_message(self) -> Mapping[str, Any]:
+        """The latest user message's parse data."""
+
+
+def flow_intent(conversation: Conversation) -> str | None:
     """The intent of the message that started the current waybill lookup.
 
     When the customer said "签收了但没收到" and then gave the number in a second
@@ -30,7 +40,7 @@ def flow_intent(tracker: Tracker) -> str | None:
     parcel. That is the user message just before the last activation of
     ``waybill_form`` (or the latest message when the form was not needed).
     """
-    events: list[dict[str, Any]] = list(tracker.events or [])
+    events: list[Mapping[str, Any]] = list(conversation.events or [])
     end = len(events)
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
@@ -40,38 +50,38 @@ def flow_intent(tracker: Tracker) -> str | None:
     for event in reversed(events[:end]):
         if event.get("event") == "user":
             return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-    return (tracker.latest_message.get("intent") or {}).get("name")
+    return (conversation.latest_message.get("intent") or {}).get("name")
 
 
-def _record(tracker: Tracker, shipment: Shipment, summary: str, now: datetime) -> Ticket:
+def summary_of(shipment: Shipment) -> str:
+    """The ticket summary an agent reads first (English, no personal data beyond the signer)."""
+    if shipment.status is Status.DELIVERED:
+        when = format_time(shipment.delivered_at, "en") if shipment.delivered_at else "unknown time"
+        return f"customer reports not received; signed by {shipment.signed_by or '?'} at {when}"
+    return "customer reports a lost parcel"
+
+
+def _record(requester: Requester, shipment: Shipment, summary: str) -> Ticket:
     """Reuse this conversation's open missing ticket for the parcel, or open one (blocking)."""
-    store = services.tickets()
-    existing = store.find_unresolved(tracker.sender_id, TicketType.MISSING, shipment.waybill)
+    existing = services.tickets().find_unresolved(requester.conversation_id, TicketType.MISSING, shipment.waybill)
     if existing is not None:
         return existing
-    policy = services.policy()
-    level = policy.missing_ticket_level
-    return store.open(
+    return open_for(
+        requester,
         type=TicketType.MISSING,
-        level=level,
-        conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "rest",
+        level=services.policy().missing_ticket_level,
         summary=summary,
-        deadlines=ticket_deadlines(policy, level, now),
         waybill=shipment.waybill,
     )
 
 
-async def report_missing(
-    tracker: Tracker, shipment: Shipment, lang: str, now: datetime
-) -> tuple[list[str], str | None]:
+async def report_missing(requester: Requester, shipment: Shipment, lang: str) -> tuple[list[str], str | None]:
     """Open (or find) the missing-parcel ticket for a lost or delivered parcel.
 
     Args:
-        tracker: The conversation (its sender id owns the ticket).
+        requester: The conversation (it owns the ticket) and its channel.
         shipment: The parcel the customer reports.
         lang: ``"zh"`` or ``"en"``.
-        now: The current time.
 
     Returns:
         Lines to add to the answer and the ticket id; nothing when the parcel is
@@ -79,14 +89,9 @@ async def report_missing(
     """
     if shipment.status not in MISSING_STATUSES:
         return [], None
-    if shipment.status is Status.DELIVERED:
-        when = format_time(shipment.delivered_at, "en") if shipment.delivered_at else "unknown time"
-        summary = f"customer reports not received; signed by {shipment.signed_by or '?'} at {when}"
-    else:
-        summary = "customer reports a lost parcel"
     try:
-        ticket = await asyncio.to_thread(_record, tracker, shipment, summary, now)
+        ticket = await asyncio.to_thread(_record, requester, shipment, summary_of(shipment))
     except Exception as exc:  # the customer still gets the delivery record; agents see the log
         logger.error("could not record the missing-parcel ticket: %s", type(exc).__name__)
         return [], None
-    return [service_messages.missing_ticket_opened(ticket, lang)], ticket.id
+    return [ticket_messages.missing_ticket_opened(ticket, lang)], ticket.id

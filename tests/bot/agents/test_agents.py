@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import bot.handoff.agents
-from bot.handoff import agents_cli
-from bot.handoff.agents import Agent, AgentStore, store_from_env
-from bot.tickets.store import PROJECT_ROOT, UTCDateTime
+import bot.agents.passwords
+import bot.agents.schema
+from bot.agents import cli as agents_cli
+from bot.agents.models import Agent
+from bot.agents.store import AgentStore, store_from_env
+from bot.settings import PROJECT_ROOT
+from bot.tickets.schema import UTCDateTime
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
@@ -193,7 +196,7 @@ def test_unknown_username_costs_one_scrypt_like_a_known_one(
         calls.append(kwargs["n"])  # type: ignore[arg-type]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bot.handoff.agents.hashlib, "scrypt", counting)
+    monkeypatch.setattr(bot.agents.passwords.hashlib, "scrypt", counting)
     for username in ("alice", "nobody", "bad name!"):
         calls.clear()
         assert store.authenticate(username, "wrong password") is None
@@ -247,7 +250,7 @@ def test_a_database_from_before_roles_is_migrated(db_url: str, clock: Clock) -> 
     engine = sa.create_engine(db_url, future=True)
     with engine.begin() as conn:
         old.create_all(conn)
-        hashed = bot.handoff.agents.hash_password(PASSWORD)
+        hashed = bot.agents.passwords.hash_password(PASSWORD)
         conn.execute(old_agents.insert().values(username="old", display_name="Old", password_hash=hashed,
                                                 active=True, created_at=T0))  # fmt: skip
         conn.execute(failures.insert().values(username="old", at=T0))
@@ -364,11 +367,11 @@ def test_deactivated_agents_sessions_become_invalid(store: AgentStore, alice: Ag
     store.set_password("alice", "a brand new secret")
     engine = sa.create_engine(db_url, future=True)
     with engine.begin() as conn:
-        conn.execute(sa.update(bot.handoff.agents.agents).values(active=True))
+        conn.execute(sa.update(bot.agents.schema.agents).values(active=True))
     token = store.start_session("alice").token
     assert store.session(token) is not None
     with engine.begin() as conn:
-        conn.execute(sa.update(bot.handoff.agents.agents).values(active=False))
+        conn.execute(sa.update(bot.agents.schema.agents).values(active=False))
     engine.dispose()
     assert store.session(token) is None
 
@@ -434,7 +437,7 @@ def cli(url: str, *args: str, password: str | None = PASSWORD) -> subprocess.Com
     if password is not None:
         env["AGENT_PASSWORD"] = password
     return subprocess.run(
-        [sys.executable, "-m", "bot.handoff.agents_cli", *args],
+        [sys.executable, "-m", "bot.agents.cli", *args],
         capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -2,12 +2,12 @@
 
 Usage::
 
-    python -m bot.handoff.agents_cli [--db URL] create USERNAME --name "李客服" [--role agent|supervisor]
-    python -m bot.handoff.agents_cli [--db URL] list
-    python -m bot.handoff.agents_cli [--db URL] passwd USERNAME
-    python -m bot.handoff.agents_cli [--db URL] role USERNAME agent|supervisor
-    python -m bot.handoff.agents_cli [--db URL] deactivate USERNAME
-    python -m bot.handoff.agents_cli [--db URL] audit [--conversation ID] [--agent USERNAME] [--limit N]
+    python -m bot.agents.cli [--db URL] create USERNAME --name "李客服" [--role agent|supervisor]
+    python -m bot.agents.cli [--db URL] list
+    python -m bot.agents.cli [--db URL] passwd USERNAME
+    python -m bot.agents.cli [--db URL] role USERNAME agent|supervisor
+    python -m bot.agents.cli [--db URL] deactivate USERNAME
+    python -m bot.agents.cli [--db URL] audit [--conversation ID] [--agent USERNAME] [--limit N]
 
 Roles: an ``agent`` sees the queue (summaries) and the chats they hold; a ``supervisor`` sees
 and may do everything, including the access audit (``audit`` prints it here too). ``role``
@@ -18,7 +18,7 @@ tests may instead put it in the environment variable ``AGENT_PASSWORD``, which i
 as is (no prompt). The password is never accepted as a command-line argument: arguments end
 up in shell history and in every user's ``ps`` output.
 
-``--db`` defaults to ``AGENTS_DB_URL``, then ``TICKETS_DB_URL`` (see :func:`bot.handoff.agents.store_from_env`).
+``--db`` defaults to ``AGENTS_DB_URL``, then ``TICKETS_DB_URL`` (see :func:`bot.agents.store.store_from_env`).
 Exit codes: 0 ok, 1 database or other error, 2 bad input (usage, username, password, unknown agent).
 """
 
@@ -29,7 +29,8 @@ import getpass
 import sys
 from typing import Mapping, Sequence, TextIO
 
-from bot.handoff.agents import ROLES, AgentStore, store_from_env
+from bot.agents.models import ROLES
+from bot.agents.store import AgentStore, store_from_env
 from bot.settings import Settings
 
 EXIT_OK = 0
@@ -40,9 +41,7 @@ PASSWORD_ENV = "AGENT_PASSWORD"
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the agent CLI."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.handoff.agents_cli", description="Manage agent console accounts."
-    )
+    parser = argparse.ArgumentParser(prog="python -m bot.agents.cli", description="Manage agent console accounts.")
     parser.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: $AGENTS_DB_URL, $TICKETS_DB_URL, var/)")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -1,0 +1,1 @@
+"""Missing parcels: a "not received" report on a lost or delivered parcel opens a ticket."""
