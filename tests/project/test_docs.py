@@ -96,3 +96,18 @@ def test_everything_the_docs_name_exists() -> None:
         if found:
             problems[str(doc.relative_to(ROOT))] = found
     assert problems == {}
+
+
+def test_the_readme_names_every_capability_and_channel_folder() -> None:
+    """The README's picture and folder table tell the same story as the folders."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    picture = readme.split("## Architecture", 1)[1].split("```", 2)[1]
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `")}
+    missing = []
+    for package in ("bot", "connectors"):
+        for folder in sorted(p.name for p in (ROOT / package).iterdir() if (p / "__init__.py").is_file()):
+            if f"`{package}/{folder}/`" not in rows and f"`{folder}/`" not in rows.get(f"`{package}/`", ""):
+                missing.append(f"table: {package}/{folder}/")
+            if f"{folder}/" not in picture:
+                missing.append(f"picture: {package}/{folder}/")
+    assert missing == []
