@@ -89,6 +89,8 @@ class Settings:
         trusted_proxies: ``TRUSTED_PROXIES``, comma-separated (empty: no forwarded header believed).
         rasa_url: ``RASA_URL`` (``http://127.0.0.1:5005``), used by ``python -m connectors.telegram poll``.
         user: ``USER`` (``operator``), the default actor of the tickets CLI.
+        escalation_webhook_url: ``ESCALATION_WEBHOOK_URL`` (``None``: no webhook), where overdue and
+            escalated tickets are posted for supervisors (``bot.tickets.escalation.post_alerts``).
         environ: The whole mapping the settings were read from, for the ``"${VAR}"``
             references of ``credentials.yml`` (which may name any variable).
     """
@@ -132,6 +134,7 @@ class Settings:
     trusted_proxies: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
     user: str = "operator"
+    escalation_webhook_url: str | None = field(default=None, repr=False)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -185,6 +188,7 @@ class Settings:
             trusted_proxies=_text(env, "TRUSTED_PROXIES"),
             rasa_url=env.get("RASA_URL", defaults.rasa_url),
             user=env.get("USER", defaults.user),
+            escalation_webhook_url=_text(env, "ESCALATION_WEBHOOK_URL") or None,
             environ=MappingProxyType(dict(env)),
         )
 

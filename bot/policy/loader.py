@@ -19,11 +19,13 @@ import yaml
 from bot.policy.model import (
     DEFAULT_POLICY_PATH,
     HANDOFF_REASONS,
+    PROACTIVE_KINDS,
     BusinessHours,
     DamagePolicy,
     DelayPolicy,
     HandoffPolicy,
     Policy,
+    ProactivePolicy,
     TicketLevel,
 )
 
@@ -70,6 +72,7 @@ def policy_from_mapping(data: Any) -> Policy:
         business_hours=hours,
         missing_ticket_level=missing_level,
         handoff=handoff,
+        proactive=_proactive(top.get("proactive")),
     )
     top.done()
     return policy
@@ -177,6 +180,25 @@ def _handoff(data: Any, level_ok: frozenset[int]) -> HandoffPolicy:
     handoff_levels.done()
     hand.done()
     return handoff
+
+
+def _proactive(data: Any) -> ProactivePolicy:
+    pro = _Section(data, "proactive")
+    quiet = _Section(pro.get("quiet_hours"), "proactive.quiet_hours")
+    notify = _Section(pro.get("notify"), "proactive.notify")
+    proactive = ProactivePolicy(
+        quiet_start=quiet.clock("start"),
+        quiet_end=quiet.clock("end"),
+        max_notices_per_day=pro.whole("max_notices_per_day"),
+        scan_interval=timedelta(minutes=float(pro.number("scan_interval_minutes", positive=True))),
+        watch_retention=timedelta(days=float(pro.number("watch_retention_days", positive=True))),
+        notify={kind: notify.flag(kind) for kind in PROACTIVE_KINDS},
+        late_grace=timedelta(minutes=float(pro.number("late_grace_minutes"))),
+    )
+    notify.done()
+    quiet.done()
+    pro.done()
+    return proactive
 
 
 class _Section:

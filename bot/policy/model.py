@@ -102,6 +102,38 @@ class HandoffPolicy:
     wait_per_chat: timedelta
 
 
+PROACTIVE_KINDS = ("late", "held", "exception", "delivery_failed", "out_for_delivery", "delivered")
+"""Kinds of proactive notice, each switchable in the policy's ``proactive.notify``."""
+
+
+@dataclass(frozen=True)
+class ProactivePolicy:
+    """Notices the assistant sends before the customer asks (``proactive:`` in the policy file).
+
+    Attributes:
+        quiet_start: Quiet hours begin (China time, inclusive); notices wait until they end.
+        quiet_end: Quiet hours end (China time, exclusive); may be earlier than ``quiet_start``
+            (the quiet hours then span midnight). Equal to ``quiet_start``: no quiet hours.
+        max_notices_per_day: Notices one conversation may get per China calendar day.
+        scan_interval: Time between two scans of the watched parcels.
+        watch_retention: How long a parcel stays watched after the customer last asked about it.
+        notify: Whether each kind in :data:`PROACTIVE_KINDS` is sent.
+        late_grace: How far past its promise a parcel must be (or be expected) to count as late.
+    """
+
+    quiet_start: time
+    quiet_end: time
+    max_notices_per_day: int
+    scan_interval: timedelta
+    watch_retention: timedelta
+    notify: Mapping[str, bool]
+    late_grace: timedelta
+
+    def sends(self, kind: str) -> bool:
+        """Whether notices of this kind are switched on."""
+        return self.notify.get(kind, False)
+
+
 @dataclass(frozen=True)
 class Policy:
     """The whole service policy, as read from ``policy.yml``."""
@@ -115,6 +147,7 @@ class Policy:
     business_hours: BusinessHours
     missing_ticket_level: int
     handoff: HandoffPolicy
+    proactive: ProactivePolicy
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_POLICY_PATH) -> Policy:

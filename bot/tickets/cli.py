@@ -6,6 +6,13 @@ Usage::
     python -m bot.tickets.cli [--db URL] show TICKET_ID
     python -m bot.tickets.cli [--db URL] status TICKET_ID NEW_STATUS [--note TEXT] [--actor NAME]
     python -m bot.tickets.cli [--db URL] export-csv [FILE]
+    python -m bot.tickets.cli [--db URL] overdue
+    python -m bot.tickets.cli [--db URL] escalate
+
+``overdue`` lists unresolved tickets past a deadline, oldest missed deadline first;
+``escalate`` runs one pass of :mod:`bot.tickets.escalation` now, prints one line per
+action and posts the alerts to ``ESCALATION_WEBHOOK_URL`` when set. It records progress
+updates but does not send them (the running assistant does): it prints them instead.
 
 ``--db`` defaults to ``TICKETS_DB_URL`` (see :func:`bot.tickets.store_from_env`).
 Exit codes: 0 ok, 1 database or other error, 2 bad usage, 3 unknown ticket,
@@ -15,10 +22,13 @@ Exit codes: 0 ok, 1 database or other error, 2 bad usage, 3 unknown ticket,
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from datetime import datetime, timezone
 from typing import Sequence, TextIO
 
 from bot.settings import settings
+from bot.tickets.escalation import escalate_once, overdue, post_alerts
 from bot.tickets.models import InvalidTransition, Ticket, TicketClosed, TicketNotFound, TicketStatus, TicketType
 from bot.tickets.store import TicketStore, store_from_env
 
@@ -52,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_export = sub.add_parser("export-csv", help="export every ticket as CSV")
     p_export.add_argument("file", nargs="?", help="output file (default: standard output)")
 
+    sub.add_parser("overdue", help="list unresolved tickets past a deadline, oldest first")
+    sub.add_parser("escalate", help="run one escalation pass now and print what it did")
     sub.add_parser("forget-proofs", help="delete expired proofs of parcel ownership (run daily, e.g. from cron)")
     return parser
 
@@ -100,6 +112,19 @@ def _show(store: TicketStore, ticket_id: str, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _escalate(store: TicketStore, out: TextIO) -> int:
+    report = escalate_once(store, datetime.now(timezone.utc))
+    for line in report.lines():
+        print(line, file=out)
+    for update in report.progress:
+        print(f"  to {update.conversation_id} ({update.channel}): {update.text}", file=out)
+    url = settings().escalation_webhook_url
+    if url and report.alerts:
+        posted = asyncio.run(post_alerts(url, report.alerts))
+        print(f"webhook: {len(report.alerts)} alerts {'posted' if posted else 'NOT posted (see log)'}", file=out)
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Execute one parsed command against the store; errors propagate."""
     store = TicketStore(args.db) if args.db else store_from_env()
@@ -122,6 +147,13 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 store.export_csv(out)
             return EXIT_OK
+        if args.command == "overdue":
+            for missed in overdue(store, datetime.now(timezone.utc)):
+                since = f"since {missed.ticket.overdue_at.isoformat()}" if missed.ticket.overdue_at else "not marked"
+                print(f"{_line(missed.ticket)}  past {missed.deadline} {missed.due_at.isoformat()} ({since})", file=out)
+            return EXIT_OK
+        if args.command == "escalate":
+            return _escalate(store, out)
         if args.command == "forget-proofs":
             print(f"deleted {store.forget_expired_proofs()} expired proofs", file=out)
             return EXIT_OK

@@ -43,6 +43,9 @@ class Action(str, Enum):
     EVIDENCE_ADDED = "evidence_added"
     DECISION_SET = "decision_set"
     NOTE_ADDED = "note_added"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+    PROGRESS_UPDATE = "progress_update"
 
 
 #: Allowed status changes; anything not listed raises :class:`InvalidTransition`.
@@ -261,9 +264,20 @@ class Decision:
             raise ValueError("kind and reason_code must not be empty")
 
 
+UNRESOLVED: frozenset[TicketStatus] = frozenset(
+    {TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER}
+)
+"""Statuses whose deadlines still count (escalation and overdue marking look only at these)."""
+
+
 @dataclass(frozen=True)
 class Ticket:
-    """A customer-service ticket as stored."""
+    """A customer-service ticket as stored.
+
+    ``overdue_at``, ``escalated_at`` and ``progress_updated_at`` are what
+    :mod:`bot.tickets.escalation` did: when the ticket was first found past a deadline,
+    when it was escalated, and when the latest progress update went to the customer.
+    """
 
     id: str
     type: TicketType
@@ -281,6 +295,9 @@ class Ticket:
     created_at: datetime
     updated_at: datetime
     evidence: tuple[EvidenceItem, ...] = field(default=())
+    overdue_at: datetime | None = None
+    escalated_at: datetime | None = None
+    progress_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ become :class:`~bot.tickets.models.Ticket` objects (with their evidence) here.
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection, Row
 
 from bot.tickets.database import TicketDatabase
 from bot.tickets.models import (
+    UNRESOLVED,
     Action,
     Decision,
     EvidenceItem,
@@ -115,6 +117,20 @@ class TicketQueries(TicketDatabase):
             query = query.limit(limit)
         return self._query(query)
 
+    def unresolved_past(self, now: datetime) -> builtins.list[Ticket]:
+        """Unresolved tickets (open, in progress, waiting) with any deadline at or before ``now``, by id.
+
+        What :mod:`bot.tickets.escalation` looks at: respond_by, resolve_by, escalate_by or update_after passed.
+        """
+        passed = or_(
+            tickets.c.respond_by <= now,
+            tickets.c.resolve_by <= now,
+            tickets.c.escalate_by <= now,
+            tickets.c.update_after <= now,
+        )
+        query = select(tickets).where(tickets.c.status.in_([s.value for s in UNRESOLVED]), passed)
+        return self._query(query.order_by(tickets.c.id))
+
     def _load(self, conn: Connection, ticket_id: str) -> Ticket:
         ticket = self._find(conn, ticket_id)
         if ticket is None:
@@ -173,6 +189,9 @@ def _build(rows: Iterable[Row], evidence: Mapping[str, list[EvidenceItem]]) -> l
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 evidence=tuple(evidence.get(r.id, ())),
+                overdue_at=r.overdue_at,
+                escalated_at=r.escalated_at,
+                progress_updated_at=r.progress_updated_at,
             )
         )
     return result

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -36,7 +37,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from bot.tickets.models import ensure_utc
 
 #: Version the code expects; bump it and add a function to ``MIGRATIONS``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _PG_LOCK_KEY = 7_420_318_001  # arbitrary, identifies "ticket schema migration"
 CENT = Decimal("0.01")
 
@@ -122,6 +123,10 @@ tickets = Table(
     Column("decision_reason_code", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # what bot/tickets/escalation.py did, each set once (progress: the latest update sent)
+    Column("overdue_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("progress_updated_at", UTCDateTime, nullable=True),
     Index("ix_tickets_conversation", "conversation_id", "created_at"),
     Index("ix_tickets_status", "status", "created_at"),
 )
@@ -194,8 +199,28 @@ def _v2_identity_proofs(conn: Connection) -> None:
     """``identity_proofs`` is created by ``create_all``; nothing else changes."""
 
 
+ESCALATION_COLUMNS = ("overdue_at", "escalated_at", "progress_updated_at")
+"""The ``tickets`` columns version 3 added (:mod:`bot.tickets.escalation`)."""
+
+
+def _v3_escalation_columns(conn: Connection) -> None:
+    """Add the escalation columns to a ``tickets`` table created by an older version.
+
+    A fresh database already has them (``create_all`` ran first), so only missing ones are added.
+    """
+    present = {column["name"] for column in inspect(conn).get_columns("tickets")}
+    for name in ESCALATION_COLUMNS:
+        if name not in present:
+            kind = tickets.c[name].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE tickets ADD COLUMN {name} {kind} NULL")
+
+
 #: ``version -> migration``; each runs once, after ``create_all``, inside the schema transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_history_append_only, 2: _v2_identity_proofs}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _v1_history_append_only,
+    2: _v2_identity_proofs,
+    3: _v3_escalation_columns,
+}
 
 
 def migrate(conn: Connection) -> int:

@@ -24,7 +24,7 @@ Environment (``store_from_env``):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -51,6 +51,11 @@ from bot.tickets.models import (
 from bot.tickets.proofs import ProofRecords
 from bot.tickets.queries import TicketQueries
 from bot.tickets.schema import CENT, ticket_counters, ticket_evidence, ticket_history, tickets
+
+ESCALATION_ACTOR = "system:escalation"
+"""The history actor of what :mod:`bot.tickets.escalation` records."""
+_STEP_COLUMNS = {Action.OVERDUE: "overdue_at", Action.ESCALATED: "escalated_at"}
+_STEP_COLUMNS[Action.PROGRESS_UPDATE] = "progress_updated_at"
 
 if TYPE_CHECKING:  # typing_extensions is only needed by the type checker on Python 3.10
     from typing_extensions import Unpack
@@ -240,6 +245,45 @@ class TicketStore(TicketQueries, ProofRecords):
             conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now))
             status = TicketStatus(row.status)
             self._log(conn, ticket_id, now, actor, Action.NOTE_ADDED, status, status, note)
+            return self._load(conn, ticket_id)
+
+    def record_escalation_step(
+        self,
+        ticket_id: str,
+        *,
+        action: Action,
+        at: datetime,
+        note: str,
+        still_due: Callable[[Ticket], bool],
+        level: int | None = None,
+    ) -> Ticket | None:
+        """Record one step of :mod:`bot.tickets.escalation` once: its column, the level, a history line.
+
+        ``action`` (``OVERDUE``, ``ESCALATED`` or ``PROGRESS_UPDATE``) names the column set to ``at``
+        (``overdue_at``, ``escalated_at``, ``progress_updated_at``); ``at`` is also the history time.
+        The row is locked and ``still_due`` asked again on it inside the transaction, so passes
+        running at once (two replicas) record a step once. ``updated_at`` stays: not an agent's change.
+
+        Returns:
+            The ticket after the step, or ``None`` when it was no longer due (nothing written).
+
+        Raises:
+            TicketNotFound: Unknown id.
+            KeyError: ``action`` is not an escalation step.
+        """
+        column = _STEP_COLUMNS[action]
+        at = ensure_utc(at, "at")
+        self._ensure_schema()
+        with self._engine.begin() as conn:
+            row = self._lock_row(conn, ticket_id)
+            if not still_due(self._load(conn, ticket_id)):
+                return None
+            values: dict[str, Any] = {column: at}
+            if level is not None and level != row.level:
+                values["level"] = level
+            conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
+            status = TicketStatus(row.status)
+            self._log(conn, ticket_id, at, ESCALATION_ACTOR, action, status, status, note)
             return self._load(conn, ticket_id)
 
     def export_csv(

@@ -23,6 +23,7 @@ from bot.identity import ownership
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
 from bot.missing import service as missing
+from bot.proactive import watches
 from bot.tickets.service import Requester
 from bot.tracking.messages import describe_shipment
 from bot.tracking.models import ProviderError, Shipment, Status
@@ -149,4 +150,6 @@ async def answer(
     if check is not None:
         extra.append(identity.ask_text(check.purpose, lang))
     text = "\n".join([describe_shipment(shipment, lang, now, owner=owner), *extra])
+    # watch the parcel for this customer from what they were just shown (never raises)
+    await watches.watch_parcel(requester.conversation_id, requester.channel, shipment.waybill, lang, shipment)
     return Answer(text, shipment.waybill, ticket_id, options if ticket_id else (), check)

@@ -3,15 +3,13 @@
 Knowing a waybill number shows its public status only. Compensation, delivery details
 and a parcel's ticket history need the last four digits of the receiver's phone (or
 a conversation that proved them), and a parcel gets one compensation whoever asks.
-Run against the real demo provider (SQLite) and a real ticket store.
+Run against the real demo provider (SQLite) and a real ticket store (``demo_services`` in conftest.py).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -19,20 +17,11 @@ from actions.identity import ActionVerifyOwner
 from actions.tickets import ActionCheckTicket
 from actions.tracking import ActionTrackWaybill
 from bot import services
-from bot.common.clock import CHINA_TZ
 from bot.tickets import TicketType
-from tests.support.actions import demo_action_services
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
 LATE = "SF1648547086646"  # receiver 139****2846, freight 23
 DELIVERED = "SF1873662042955"  # receiver 185****8712, signed by 前台
 AMOUNT = re.compile(r"\d+\.\d{2} ?元|¥\d")
-
-
-@pytest.fixture(autouse=True)
-def demo_services(tmp_path):
-    with demo_action_services(tmp_path, NOW):
-        yield
 
 
 class Conversation:

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from tests.support.contract import CORE_INTENTS, FAQ_KEYS
 
 
 def load_domain() -> dict:
@@ -34,31 +35,7 @@ def test_response_has_chinese_default_and_english_variation(name):
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in english[0]["text"]), f"{name} English text has Chinese"
 
 
-CONTRACT_INTENTS = [
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "bot_challenge",
-    "out_of_scope",
-    "track_waybill",
-    "complain_delay",
-    "report_damage",
-    "report_missing",
-    "request_human",
-    "check_ticket",
-    "faq",
-]
-FAQ_KEYS = [
-    "shipping_fee",
-    "outlet",
-    "prohibited_items",
-    "insurance",
-    "claim_policy",
-    "business_hours",
-    "change_address",
-]
+CONTRACT_INTENTS = [*CORE_INTENTS, "faq"]
 
 
 def test_contract_intents_declared():

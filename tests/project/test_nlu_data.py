@@ -17,35 +17,13 @@ import yaml
 
 from bot.tracking.waybill import find_waybills
 from tests.support import ROOT
+from tests.support.contract import CORE_INTENTS, FAQ_KEYS
 
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-MAIN_INTENTS = [
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "bot_challenge",
-    "out_of_scope",
-    "track_waybill",
-    "complain_delay",
-    "report_damage",
-    "report_missing",
-    "request_human",
-    "check_ticket",
-    "phone_last_digits",
-]
-FAQ_INTENTS = [
-    "faq/shipping_fee",
-    "faq/outlet",
-    "faq/prohibited_items",
-    "faq/insurance",
-    "faq/claim_policy",
-    "faq/business_hours",
-    "faq/change_address",
-]
+MAIN_INTENTS = [*CORE_INTENTS, "phone_last_digits"]
+FAQ_INTENTS = [f"faq/{key}" for key in FAQ_KEYS]
 
 
 def parse_example(line: str) -> tuple[str, list[tuple[int, int, str]]]:

@@ -11,7 +11,10 @@ A test module imports from here or from :mod:`tests.fakes`, never from another t
 * :mod:`~tests.support.sanic_server`: one channel's blueprint on a real Sanic server;
 * :mod:`~tests.support.redis_server` / :mod:`~tests.support.pg_server`: the local Redis and
   PostgreSQL, or a failure saying how to start them;
-* :mod:`~tests.support.shared_data`: third-party data in ``../shared/data``.
+* :mod:`~tests.support.shared_data`: third-party data in ``../shared/data``;
+* :mod:`~tests.support.actions`: the demo services, parcels and trackers for running actions;
+* :mod:`~tests.support.stores`: a store's database on SQLite or PostgreSQL, and a stepping clock;
+* :mod:`~tests.support.contract`: the intents and FAQ topics of the NLU contract.
 """
 
 from __future__ import annotations

@@ -183,19 +183,22 @@ def require_model() -> None:
 
 
 @contextmanager
-def running_servers(workdir: Path, *, credentials: Path | None = None, **rasa_env: str) -> Iterator[Servers]:
+def running_servers(
+    workdir: Path, *, credentials: Path | None = None, both: dict[str, str] | None = None, **rasa_env: str
+) -> Iterator[Servers]:
     """The action server and the Rasa server for one test module, stopped afterwards.
 
     Args:
         workdir: A fresh folder for the servers' databases and logs.
         credentials: A credentials file instead of the shipped one.
-        **rasa_env: Environment variables for the Rasa server.
+        both: Environment variables for both servers.
+        **rasa_env: Environment variables for the Rasa server only.
     """
     require_model()
     running = Servers(workdir)
     try:
-        running.start_actions()
-        running.start_rasa(credentials=credentials, **rasa_env)
+        running.start_actions(**(both or {}))
+        running.start_rasa(credentials=credentials, **(both or {}), **rasa_env)
         yield running
     finally:
         running.stop()

@@ -26,6 +26,7 @@ from bot.agents.models import Agent
 from bot.agents.store import AgentStore, store_from_env
 from bot.settings import PROJECT_ROOT
 from bot.tickets.schema import UTCDateTime
+from tests.support.stores import BACKENDS, backend_url
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
@@ -45,21 +46,9 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
-def _reset_pg(url: str) -> None:
-    engine = sa.create_engine(url, future=True)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'nested' / 'agents.db'}"
-    url = request.getfixturevalue("pg_url")
-    _reset_pg(url)  # every test starts from an empty database
-    return url
+    return backend_url(request, tmp_path / "nested" / "agents.db")
 
 
 @pytest.fixture

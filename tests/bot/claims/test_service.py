@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot import services
 from bot.claims import replies, wording
@@ -31,6 +30,7 @@ from bot.tickets.service import Requester
 from bot.tracking.demo import DemoProvider
 from tests.support import ROOT
 from tests.support.images import jpeg_with_gps
+from tests.support.stores import BACKENDS, backend_url
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
 DELIVERED = "SF1873662042955"  # freight 21, declared and insured 680
@@ -39,23 +39,10 @@ UNKNOWN = "SF9999999999999"
 PARCEL = ParcelFacts(DELIVERED, "SF", "delivered", Decimal("21"), Decimal("680"), Decimal("680"))
 
 
-def _reset_pg(url: str) -> None:
-    engine = sa.create_engine(url, future=True)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def tickets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TicketStore]:
     """The demo parcels, the shipped policy, a fixed clock and a real ticket store of either backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        _reset_pg(url)
-    store = TicketStore(url)
+    store = TicketStore(backend_url(request, tmp_path / "tickets.db"))
     provider = DemoProvider(tmp_path / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: NOW)
     services.configure(tracking=provider, clock=lambda: NOW, ticket_store=store, service_policy=Policy.load())
     try:

@@ -39,6 +39,7 @@ def test_defaults_of_an_empty_environment() -> None:
     assert s.widget_allowed_origins == s.rest_api_keys == s.trusted_proxies == ""
     assert s.rasa_url == "http://127.0.0.1:5005"
     assert s.user == "operator"
+    assert s.escalation_webhook_url is None
 
 
 # Every variable, a value for it, and the field that must show it.
@@ -82,6 +83,7 @@ EACH = [
     ("TRUSTED_PROXIES", "127.0.0.1", "trusted_proxies", "127.0.0.1"),
     ("RASA_URL", "http://r:1", "rasa_url", "http://r:1"),
     ("USER", "ann", "user", "ann"),
+    ("ESCALATION_WEBHOOK_URL", " https://hooks/x ", "escalation_webhook_url", "https://hooks/x"),
 ]
 
 

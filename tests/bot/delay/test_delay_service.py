@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from bot import services
-from bot.common.clock import CHINA_TZ
 from bot.delay import service as delay
 from bot.tickets import TicketStatus, TicketType
 from bot.tickets.service import Requester
-from bot.tracking import Shipment
-from tests.support.actions import demo_action_services
+from tests.support.actions import DELIVERED, LOST, NOW, shipment
+from tests.support.actions import LATE_IN_TRANSIT as LATE
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
-LATE = "SF1648547086646"
-DELIVERED = "SF1873662042955"
-LOST = "73505720976359"
-
-
-@pytest.fixture(autouse=True)
-def demo(tmp_path: Path) -> Iterator[None]:
-    with demo_action_services(tmp_path, NOW):
-        yield
-
-
-async def shipment(number: str) -> Shipment:
-    found = await services.provider().get(number)
-    assert found is not None
-    return found
+pytestmark = pytest.mark.usefixtures("demo_services")
 
 
 async def test_a_late_parcel_has_an_offer_and_a_lost_one_none() -> None:

@@ -21,13 +21,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionAssessHandoff
-from bot import services
 from bot.handoff import anger_model
 from bot.handoff.anger import DEFAULT, conversation_score, score
 from bot.handoff.anger_model import AngerModel, TrainingSettings, lexicon_features, load_rows, ngrams, prepare
 from bot.handoff.conversation import model_score
-from bot.policy.model import Policy
-from bot.tickets import TicketStore
 from components.anger_classifier import ANGER, AngerClassifier
 from tests.support import ROOT
 
@@ -313,15 +310,6 @@ def test_model_score_reads_the_parse_data(parse_data: object, expected: float | 
     assert model_score(parse_data) == expected
 
 
-@pytest.fixture
-def handoff_services(tmp_path: Path):
-    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(ticket_store=tickets, service_policy=Policy.load())
-    yield
-    tickets.close()
-    services.reset()
-
-
 def _tracker(texts: list[str], angers: list[dict | None]) -> Tracker:
     events = []
     for text, found in zip(texts, angers, strict=True):
@@ -332,7 +320,7 @@ def _tracker(texts: list[str], angers: list[dict | None]) -> Tracker:
     return Tracker("anger-1", slots, latest, events, False, None, {}, "action_listen")
 
 
-async def test_assess_handoff_reads_the_model_score_from_the_parse_data(handoff_services: None) -> None:
+async def test_assess_handoff_reads_the_model_score_from_the_parse_data(ticket_services: None) -> None:
     text = "这就是你们的服务？"
     assert not score(text).angry  # the lexicon alone misses it
     without = await ActionAssessHandoff().run(CollectingDispatcher(), _tracker([text], [None]), {})
@@ -343,7 +331,7 @@ async def test_assess_handoff_reads_the_model_score_from_the_parse_data(handoff_
     assert trigger == {"reason": "anger", "level": 1, "detail": "score 0.90"}
 
 
-async def test_assess_handoff_calm_model_score_keeps_the_bot(handoff_services: None) -> None:
+async def test_assess_handoff_calm_model_score_keeps_the_bot(ticket_services: None) -> None:
     calm = {"score": 0.05, "angry": False, "legal": False, "reasons": [], "lexicon": 0.0}
     tracker = _tracker(["请问运费怎么算", "好的谢谢"], [calm, calm])
     assert await ActionAssessHandoff().run(CollectingDispatcher(), tracker, {}) == []

@@ -25,27 +25,15 @@ from bot.handoff.queue import (
     queue_from_env,
 )
 from tests.support.redis_server import REDIS_HOST, REDIS_PORT, connect_redis
+from tests.support.stores import SteppingClock as Clock
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 BEIJING = timezone(timedelta(hours=8))
 
 
-class Clock:
-    """Thread-safe fake clock that moves 1 ms per reading; ``now`` is the last reading."""
-
-    def __init__(self, now: datetime = T0 + timedelta(hours=1)) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            self.now += timedelta(milliseconds=1)
-            return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0 + timedelta(hours=1))
 
 
 @dataclass

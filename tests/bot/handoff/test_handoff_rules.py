@@ -15,7 +15,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionAssessHandoff, ActionOfferHandoff
-from bot import services
 from bot.common.clock import CHINA_TZ
 from bot.handoff.notices import customer_notice
 from bot.handoff.rules import (
@@ -34,7 +33,6 @@ from bot.handoff.rules import (
     times_asked,
 )
 from bot.policy.model import DEFAULT_POLICY_PATH, Policy
-from bot.tickets import TicketStore
 
 
 @pytest.fixture(scope="module")
@@ -330,15 +328,6 @@ def test_customer_notice(lang: str) -> None:
 
 
 # --- the action: loop signals from the conversation's events --------------------------
-
-
-@pytest.fixture()
-def ticket_services(tmp_path: Path):
-    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(ticket_store=store, service_policy=Policy.load())
-    yield
-    store.close()
-    services.reset()
 
 
 def user(text: str, intent: str, key: str | None = None, waybills: tuple[str, ...] = ()) -> dict:

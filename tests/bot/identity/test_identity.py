@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from bot.identity import proof as identity
 from bot.identity.proof import OwnerCheck
 from bot.tickets import Deadlines, Decision, TicketStore, TicketType
 from bot.tracking.demo import DemoProvider
 from tests.support import ROOT
+from tests.support.stores import BACKENDS, backend_url
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 WAYBILL = "SF1648547086646"
@@ -73,22 +73,9 @@ def test_texts_exist_in_both_languages():
 # -- the store ------------------------------------------------------------------------------------
 
 
-def _empty_pg(url: str) -> str:
-    """The module's PostgreSQL database emptied, so every test starts afresh."""
-    engine = sa.create_engine(url, future=True)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[TicketStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        url = _empty_pg(request.getfixturevalue("pg_url"))
+    url = backend_url(request, tmp_path / "tickets.db")
     now = [T0]
     s = TicketStore(url, clock=lambda: now[0])
     s.now = now  # type: ignore[attr-defined]  # the test moves the clock

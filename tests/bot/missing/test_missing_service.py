@@ -2,45 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import services
-from bot.common.clock import CHINA_TZ
 from bot.missing import service as missing
 from bot.policy.model import Policy
 from bot.tickets import TicketType
 from bot.tickets.service import Requester
-from bot.tracking import Shipment
-from tests.support.actions import demo_action_services
+from tests.support.actions import DELIVERED, LOST, NOW, shipment
+from tests.support.actions import LATE_IN_TRANSIT as LATE
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
-LATE = "SF1648547086646"
-DELIVERED = "SF1873662042955"
-LOST = "73505720976359"
+pytestmark = pytest.mark.usefixtures("demo_services")
 
 
 @dataclass
 class Conversation:
     events: list[dict[str, Any]] = field(default_factory=list)
     latest_message: dict[str, Any] = field(default_factory=dict)
-
-
-@pytest.fixture(autouse=True)
-def demo(tmp_path: Path) -> Iterator[None]:
-    with demo_action_services(tmp_path, NOW):
-        yield
-
-
-async def shipment(number: str) -> Shipment:
-    found = await services.provider().get(number)
-    assert found is not None
-    return found
 
 
 def user(intent: str) -> dict[str, Any]:

@@ -362,3 +362,47 @@ def test_missing_parcel_ticket_level_comes_from_the_file(tmp_path):
     without = {k: v for k, v in raw.items() if k != "missing"}
     with pytest.raises(ValueError, match="missing"):
         Policy.load(write(tmp_path, without))
+
+
+# --- proactive notices ---------------------------------------------------------------
+
+
+def test_proactive_section_is_read(policy: Policy) -> None:
+    proactive = policy.proactive
+    assert (proactive.quiet_start.isoformat(), proactive.quiet_end.isoformat()) == ("22:00:00", "08:00:00")
+    assert proactive.max_notices_per_day == 5
+    assert proactive.scan_interval == timedelta(minutes=10)
+    assert proactive.watch_retention == timedelta(days=14)
+    assert proactive.late_grace == timedelta(minutes=30)
+    assert all(proactive.sends(kind) for kind in ("late", "held", "exception", "delivery_failed"))
+    assert not proactive.sends("no_such_kind")
+
+
+def test_proactive_kind_can_be_switched_off() -> None:
+    edited = Policy.from_mapping(edit("proactive.notify.out_for_delivery", False))
+    assert not edited.proactive.sends("out_for_delivery")
+    assert edited.proactive.sends("delivered")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("proactive", DELETE, "proactive: missing"),
+        ("proactive.quiet_hours.start", 1320, 'proactive.quiet_hours.start: must be a quoted "HH:MM" time'),
+        ("proactive.quiet_hours.end", "8am", 'proactive.quiet_hours.end: must be a quoted "HH:MM" time'),
+        ("proactive.quiet_hours.end", DELETE, "proactive.quiet_hours.end: missing"),
+        ("proactive.max_notices_per_day", 0, "proactive.max_notices_per_day: must be a whole number >= 1"),
+        ("proactive.max_notices_per_day", 2.5, "proactive.max_notices_per_day: must be a whole number >= 1"),
+        ("proactive.scan_interval_minutes", 0, "proactive.scan_interval_minutes: must be a positive number"),
+        ("proactive.watch_retention_days", "long", "proactive.watch_retention_days: must be a number"),
+        ("proactive.late_grace_minutes", -5, "proactive.late_grace_minutes: must be a non-negative number"),
+        ("proactive.notify.held", "yes", "proactive.notify.held: must be true or false"),
+        ("proactive.notify.late", DELETE, "proactive.notify.late: missing"),
+        ("proactive.notify.tea_time", True, "proactive.notify.tea_time: unknown key"),
+        ("proactive.quiet_hourz", 1, "proactive.quiet_hourz: unknown key"),
+        ("proactive.notify", [], "proactive.notify: must be a mapping"),
+    ],
+)
+def test_invalid_proactive_section_names_the_key(tmp_path: Path, path: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Policy.load(write(tmp_path, edit(path, value)))

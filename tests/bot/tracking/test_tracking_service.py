@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot import services
-from bot.common.clock import CHINA_TZ
 from bot.tickets.service import Requester
 from bot.tracking import ProviderError, Shipment
 from bot.tracking import service as tracking
 from bot.tracking.waybill import find_waybills
-from tests.support.actions import demo_action_services
+from tests.support.actions import DELIVERED, LOST, NOW
+from tests.support.actions import LATE_IN_TRANSIT as LATE
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
-LATE = "SF1648547086646"
-DELIVERED = "SF1873662042955"
-LOST = "73505720976359"
-
-
-@pytest.fixture(autouse=True)
-def demo(tmp_path: Path) -> Iterator[None]:
-    with demo_action_services(tmp_path, NOW):
-        yield
+pytestmark = pytest.mark.usefixtures("demo_services")
 
 
 async def shipment(number: str) -> Shipment:

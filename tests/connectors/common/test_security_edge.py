@@ -73,21 +73,14 @@ class EdgeServer(BlueprintServer):
 
 
 @pytest.fixture
-def evidence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "evidence"
-    monkeypatch.setenv("EVIDENCE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
-def rest(evidence: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
+def rest(evidence_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
     monkeypatch.delenv("REST_API_KEYS", raising=False)
     with EdgeServer(CustomerRestInput()) as server:
         yield server
 
 
 @pytest.fixture
-def widget(evidence: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
+def widget(evidence_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
     monkeypatch.setenv("WIDGET_SECRET", "s" * 32)
     monkeypatch.delenv("WIDGET_ALLOWED_ORIGINS", raising=False)
     with EdgeServer(WebWidgetInput()) as server:
@@ -289,7 +282,7 @@ def test_without_keys_only_this_host_may_use_rest(rest: EdgeServer) -> None:
 
 
 @pytest.fixture
-def keyed_rest(evidence: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
+def keyed_rest(evidence_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
     monkeypatch.setenv("REST_API_KEYS", f"shop_a:{KEY_A}, shop_b:{KEY_B}")
     with EdgeServer(CustomerRestInput()) as server:
         yield server
@@ -390,7 +383,7 @@ def test_widget_messages_per_conversation_are_limited(widget: EdgeServer) -> Non
     assert len(widget.received) == 3
 
 
-def test_rates_are_shared_by_replicas_through_redis(evidence: Path, monkeypatch: pytest.MonkeyPatch,
+def test_rates_are_shared_by_replicas_through_redis(evidence_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                     redis_prefix: str) -> None:  # fmt: skip
     monkeypatch.delenv("REST_API_KEYS", raising=False)
     with_rates(rest_per_sender=Rate(2, 60))
@@ -426,7 +419,7 @@ def stored_files(folder: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("active_loop", [None, "waybill_form"])
-def test_photos_outside_a_claim_are_not_stored(evidence: Path, monkeypatch: pytest.MonkeyPatch,
+def test_photos_outside_a_claim_are_not_stored(evidence_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                active_loop: str | None) -> None:  # fmt: skip
     monkeypatch.delenv("REST_API_KEYS", raising=False)
     events = [ActiveLoop(active_loop)] if active_loop else []
@@ -436,19 +429,21 @@ def test_photos_outside_a_claim_are_not_stored(evidence: Path, monkeypatch: pyte
         assert server.received[-1].text == "/send_photo"
         refs = send_photos(server, "never-seen")
         assert refs == [{"kind": "image", "error": "outside_claim"}]
-    assert stored_files(evidence) == []
+    assert stored_files(evidence_dir) == []
 
 
-def test_photos_inside_a_claim_are_stored_at_a_bounded_rate(evidence: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_photos_inside_a_claim_are_stored_at_a_bounded_rate(
+    evidence_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REST_API_KEYS", raising=False)
     with_rates(image_per_sender=Rate(3, 600))
     claim = DialogueStateTracker.from_events("p2", [ActiveLoop(CLAIM_FORM)])
     with EdgeServer(CustomerRestInput(), agent_with(claim)) as server:
         refs = send_photos(server, "p2", 2)
-        assert [r.get("error") for r in refs] == [None, None] and len(stored_files(evidence)) == 2
+        assert [r.get("error") for r in refs] == [None, None] and len(stored_files(evidence_dir)) == 2
         refs = send_photos(server, "p2", 2)  # 4 > 3 photos in the window: none decoded
         assert refs == [{"kind": "image", "error": "slow_down"}] * 2
-    assert len(stored_files(evidence)) == 2
+    assert len(stored_files(evidence_dir)) == 2
 
 
 def test_the_claim_form_name_is_the_actions_one() -> None:
@@ -484,7 +479,7 @@ class ApiServer(EdgeServer):
         return app
 
 
-def test_the_api_token_is_accepted_in_a_header(evidence: Path) -> None:
+def test_the_api_token_is_accepted_in_a_header(evidence_dir: Path) -> None:
     with ApiServer(CustomerRestInput()) as server:
         url = f"{server.base}/status"
         assert server.http.get(url).status_code == 401

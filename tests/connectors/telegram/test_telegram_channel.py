@@ -30,7 +30,6 @@ import redis
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.domain import Domain
-from sanic import Sanic
 
 from actions.claims import FORM
 from bot.claims.limits import MAX_IMAGE_BYTES
@@ -43,7 +42,6 @@ from connectors.telegram.cli import main, poll
 from connectors.telegram.config import SECRET_HEADER, TelegramConfig
 from connectors.telegram.support import MAX_BODY_BYTES, UNSUPPORTED_REPLY, RateLimiter
 from tests.fakes.telegram import FakeTelegram, small_jpeg
-from tests.support import ROOT
 from tests.support.claims import claim_agent, claim_tracker, serve_agent
 from tests.support.redis_server import REDIS_URL
 from tests.support.sanic_server import BlueprintServer
@@ -53,6 +51,8 @@ BAD_TOKEN = "987654321:AAF-revoked_Token-9876543210zyxwv"
 JPEG = small_jpeg()
 
 _chat_ids = itertools.count(5001)
+
+pytestmark = pytest.mark.usefixtures("sanic_test_mode")  # the fixtures are in tests/connectors/conftest.py
 
 
 # --------------------------------------------------------------------------- harness
@@ -129,22 +129,6 @@ def make_channel(fake: FakeTelegram, token: str = TOKEN, **extra: str) -> Telegr
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sanic_test_mode() -> Iterator[None]:
-    """Several Sanic apps in one process need test mode (touch-up runs once per app otherwise)."""
-    previous = Sanic.test_mode
-    Sanic.test_mode = True
-    yield
-    Sanic.test_mode = previous
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    domain = Domain.load(str(ROOT / "domain"))
-    assert FORM in domain.form_names  # the form the channels look for is the project's claim form
-    return domain
-
-
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram([TOKEN]) as server:
@@ -184,12 +168,6 @@ def in_claim(server: ChannelServer, agent: Agent, domain: Domain, chat: int) -> 
 @pytest.fixture
 def chat() -> int:
     return next(_chat_ids)
-
-
-@pytest.fixture
-def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
-    return tmp_path / "evidence"
 
 
 def sent_texts(fake: FakeTelegram, chat: int) -> list[str]:

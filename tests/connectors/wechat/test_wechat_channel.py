@@ -30,7 +30,6 @@ import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.domain import Domain
-from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
 from actions.claims import FORM
@@ -42,7 +41,6 @@ from connectors.wechat.buttons import compose
 from connectors.wechat.callback import XmlRefused, parse_xml
 from connectors.wechat.channel import MENU_REPLY, UNSUPPORTED_REPLY, VOICE_REPLY, WeChatInput
 from tests.fakes.wechat import FakeWeChat, sample_jpeg
-from tests.support import ROOT
 from tests.support.claims import claim_agent
 from tests.support.e2e_servers import free_port
 from tests.support.redis_server import REDIS_URL, connect_redis
@@ -62,21 +60,7 @@ from tests.support.wechat import (
 
 OTHER = "oX9kE5tYq2Lw8Rz3Nc6Vb1Mh4Jb7"
 
-
-@pytest.fixture(scope="module", autouse=True)
-def sanic_test_mode() -> Iterator[None]:
-    """Several Sanic apps in one process need test mode (touch-up would rewrite its own output otherwise)."""
-    previous = Sanic.test_mode
-    Sanic.test_mode = True
-    yield
-    Sanic.test_mode = previous
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    domain = Domain.load(str(ROOT / "domain"))
-    assert FORM in domain.form_names
-    return domain
+pytestmark = pytest.mark.usefixtures("sanic_test_mode")  # the fixtures are in tests/connectors/conftest.py
 
 
 @pytest.fixture
@@ -96,13 +80,6 @@ def fake_server() -> Iterator[FakeWeChat]:
 def fake(fake_server: FakeWeChat) -> FakeWeChat:
     fake_server.reset()
     return fake_server
-
-
-@pytest.fixture
-def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "evidence"
-    monkeypatch.setenv("EVIDENCE_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
