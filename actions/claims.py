@@ -365,7 +365,7 @@ class ActionSubmitDamageClaim(_NamedAction):
             return [SlotSet("claim_confirmed", None)]
         lang = _lang(tracker)
         offer, accepted = claims.decide(draft, tracker.get_slot("claim_offer_accepted"))
-        requester = Requester(tracker.sender_id, tracker.get_latest_input_channel() or "rest")
+        requester = Requester(tracker.sender_id, tracker.get_latest_input_channel() or "rest", lang)
         try:
             photos = claims.photos_of(tracker.slots)
             ticket = await asyncio.to_thread(

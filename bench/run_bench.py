@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import abuse_bench  # noqa: E402
 import anger_bench  # noqa: E402
+import proactive_bench  # noqa: E402
 import quality_bench  # noqa: E402
 import wechat_ack_bench  # noqa: E402
 
@@ -286,6 +287,12 @@ def main() -> int:
             "\n\n"
         )
         result += abuse_bench.run()
+        print("measuring a proactive scan over many watched parcels and the outbox…", flush=True)
+        result += (
+            "\n\nProactive scans and the notice outbox, each next to smaller sizes measured in the same run "
+            "(`bench/proactive_bench.py`):\n\n"
+        )
+        result += proactive_bench.run()
         print()
         print(header + result)
         out = ROOT / "bench" / "results"

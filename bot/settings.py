@@ -57,6 +57,9 @@ class Settings:
         kuaidi100_customer: ``KUAIDI100_CUSTOMER`` (required by the kuaidi100 provider).
         kuaidi100_key: ``KUAIDI100_KEY`` (required by the kuaidi100 provider).
         kuaidi100_url: ``KUAIDI100_URL`` (``https://poll.kuaidi100.com``).
+        kuaidi100_push_salt: ``KUAIDI100_PUSH_SALT``, the ``salt`` given when subscribing; the push
+            endpoint ``POST /webhooks/proactive/kuaidi100`` checks each push's ``sign`` with it
+            (empty: the endpoint is off, 503).
         outlets_file: ``OUTLETS_FILE`` (``fixtures/outlets.yml`` under the project root).
         policy_file: ``POLICY_FILE`` (``policy/policy.yml`` under the project root).
         tickets_db_url: ``TICKETS_DB_URL`` (SQLite ``var/tickets.db`` under the project root).
@@ -82,6 +85,9 @@ class Settings:
         wechat_api_base_url: ``WECHAT_API_BASE_URL`` as given (``None``: WeChat's API).
         wechat_redis_url: ``WECHAT_REDIS_URL`` as given, else ``REDIS_URL``.
         wechat_redis_prefix: ``WECHAT_REDIS_PREFIX`` as given (``None``: ``wechat``).
+        wechat_template_id: ``WECHAT_TEMPLATE_ID``: the template message (模板消息) a proactive notice
+            falls back to outside the 48-hour customer-service window (``None``: undeliverable there).
+        wechat_template_url: ``WECHAT_TEMPLATE_URL``: the page that template message opens (optional).
         widget_secret: ``WIDGET_SECRET`` (``None``: generated into the secret file).
         widget_secret_file: ``WIDGET_SECRET_FILE`` (``None``: ``var/widget_secret``).
         widget_allowed_origins: ``WIDGET_ALLOWED_ORIGINS``, comma-separated (empty: same origin only).
@@ -102,6 +108,7 @@ class Settings:
     kuaidi100_customer: str = field(default="", repr=False)
     kuaidi100_key: str = field(default="", repr=False)
     kuaidi100_url: str = DEFAULT_KUAIDI100_URL
+    kuaidi100_push_salt: str = field(default="", repr=False)
     outlets_file: str = str(PROJECT_ROOT / "fixtures" / "outlets.yml")
     policy_file: str = str(PROJECT_ROOT / "policy" / "policy.yml")
     tickets_db_url: str = field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'tickets.db'}", repr=False)
@@ -127,6 +134,8 @@ class Settings:
     wechat_api_base_url: str | None = None
     wechat_redis_url: str | None = field(default=None, repr=False)
     wechat_redis_prefix: str | None = None
+    wechat_template_id: str | None = None
+    wechat_template_url: str | None = None
     widget_secret: str | None = field(default=None, repr=False)
     widget_secret_file: str | None = None
     widget_allowed_origins: str = ""
@@ -156,6 +165,7 @@ class Settings:
             kuaidi100_customer=_text(env, "KUAIDI100_CUSTOMER"),
             kuaidi100_key=_text(env, "KUAIDI100_KEY"),
             kuaidi100_url=env.get("KUAIDI100_URL") or defaults.kuaidi100_url,
+            kuaidi100_push_salt=_text(env, "KUAIDI100_PUSH_SALT"),
             outlets_file=env.get("OUTLETS_FILE") or defaults.outlets_file,
             policy_file=env.get("POLICY_FILE") or defaults.policy_file,
             tickets_db_url=tickets_db_url,
@@ -181,6 +191,8 @@ class Settings:
             wechat_api_base_url=env.get("WECHAT_API_BASE_URL"),
             wechat_redis_url=env.get("WECHAT_REDIS_URL") or redis_url,
             wechat_redis_prefix=env.get("WECHAT_REDIS_PREFIX"),
+            wechat_template_id=_text(env, "WECHAT_TEMPLATE_ID") or None,
+            wechat_template_url=_text(env, "WECHAT_TEMPLATE_URL") or None,
             widget_secret=_text(env, "WIDGET_SECRET") or None,
             widget_secret_file=env.get("WIDGET_SECRET_FILE") or None,
             widget_allowed_origins=env.get("WIDGET_ALLOWED_ORIGINS") or "",

@@ -115,7 +115,7 @@ async def compensate(requester: Requester, shipment: Shipment, lang: str, now: d
     cause = "no scan beyond the hold threshold" if held_only else "past the promised time"
     summary = f"{shipment.carrier} parcel late by {format_duration(delay, 'en')} ({cause}): {offer.reason_code}"
     try:
-        ticket, new = await asyncio.to_thread(_record, requester, shipment, offer, summary)
+        ticket, new = await asyncio.to_thread(_record, replace(requester, language=lang), shipment, offer, summary)
     except Exception as exc:  # no ticket, no promise: agents see the log
         logger.error("could not record the delay ticket: %s", type(exc).__name__)
         return Compensation(lines)

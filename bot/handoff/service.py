@@ -153,14 +153,16 @@ def trigger_of(conversation: Conversation, signals: Signals) -> Trigger:
     return decide(signals, policy) or Trigger("explicit_request", policy.handoff.levels["explicit_request"])
 
 
-def record(conversation: Conversation, trigger: Trigger, summary: str, tickets: list[Ticket]) -> Ticket:
-    """Open the conversation's handoff ticket, or note the new trigger on the open one."""
+def record(
+    conversation: Conversation, trigger: Trigger, summary: str, tickets: list[Ticket], lang: str = "zh"
+) -> Ticket:
+    """Open the handoff ticket (its parcel watched in ``lang``), or note the new trigger on the open one."""
     existing = next((t for t in tickets if t.type is TicketType.HANDOFF), None)
     if existing is not None:
         return services.tickets().add_note(existing.id, f"handed over again: {trigger.reason}\n{summary}", actor="bot")
     waybill = conversation.slot("claim_waybill") or conversation.slot("waybill")
     return open_for(
-        Requester(conversation.conversation_id, conversation.channel),
+        Requester(conversation.conversation_id, conversation.channel, lang),
         type=TicketType.HANDOFF,
         level=trigger.level,
         summary=summary,
@@ -233,7 +235,7 @@ def hand_over(conversation: Conversation, lang: str) -> Handoff:
     summary = agent_summary(context)
     now = services.now()
     try:
-        ticket_id = record(conversation, trigger, summary, tickets).id
+        ticket_id = record(conversation, trigger, summary, tickets, lang).id
     except Exception as exc:  # the customer is still handed over; agents see the conversation
         logger.error("handoff: could not record the ticket: %s", type(exc).__name__)
         ticket_id = NO_TICKET

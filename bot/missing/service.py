@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from bot import services
@@ -90,7 +91,7 @@ async def report_missing(requester: Requester, shipment: Shipment, lang: str) ->
     if shipment.status not in MISSING_STATUSES:
         return [], None
     try:
-        ticket = await asyncio.to_thread(_record, requester, shipment, summary_of(shipment))
+        ticket = await asyncio.to_thread(_record, replace(requester, language=lang), shipment, summary_of(shipment))
     except Exception as exc:  # the customer still gets the delivery record; agents see the log
         logger.error("could not record the missing-parcel ticket: %s", type(exc).__name__)
         return [], None

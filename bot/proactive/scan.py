@@ -5,6 +5,9 @@ schedule will run (the next step adds the schedule and the Redis lock that keeps
 scanner at a time across replicas). It is cheap: watches are read in pages, provider
 calls run with bounded concurrency, and only parcels that changed are written back.
 Decisions are made one watch at a time, so the daily cap is counted right.
+:func:`handle_watch` is that one decision; a provider's push
+(:func:`bot.proactive.push.apply_push`) goes through it too, so a pushed change and a
+scanned one are worded, held by quiet hours and queued alike.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ async def scan_once(
         found = await asyncio.gather(*(_look_up(provider, watch.waybill, gate) for watch in watches))
         for watch, shipment in zip(watches, found, strict=True):
             if shipment is not None:
-                queued.extend(await _handle(store, policy, now, owner, watch, shipment))
+                queued.extend(await handle_watch(store, policy, now, owner, watch, shipment))
 
 
 async def _look_up(provider: TrackingProvider, waybill: str, gate: asyncio.Semaphore) -> Shipment | None:
@@ -93,10 +96,22 @@ async def _look_up(provider: TrackingProvider, waybill: str, gate: asyncio.Semap
         return None
 
 
-async def _handle(
+async def handle_watch(
     store: ProactiveStore, policy: Policy, now: datetime, owner: OwnerCheck, watch: Watch, shipment: Shipment
 ) -> list[QueuedNotice]:
-    """Queue the notices for one watch's changes, keep what it now knows, end it once delivered."""
+    """Queue the notices for one watch's changes, keep what it now knows, end it once delivered.
+
+    Args:
+        store: The proactive store.
+        policy: The policy (kinds, grace, quiet hours, cap).
+        now: The current time (aware).
+        owner: The ownership check.
+        watch: The watch (its ``last_seen`` is what the customer already knows).
+        shipment: The parcel as the provider reports it now.
+
+    Returns:
+        The notices queued (a change already in the outbox is not queued again).
+    """
     queued: list[QueuedNotice] = []
     found = changes(Snapshot.from_json(watch.last_seen), shipment, now, policy)
     proven = await owner(watch.conversation_id, shipment) if found else False

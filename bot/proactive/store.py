@@ -135,13 +135,16 @@ class ProactiveStore:
             }
             conn.execute(stmt.on_conflict_do_update(index_elements=["conversation_id", "waybill"], set_=refreshed))
 
-    def active_watches(self, now: datetime, limit: int | None = None, after: int = 0) -> list[Watch]:
+    def active_watches(
+        self, now: datetime, limit: int | None = None, after: int = 0, waybill: str | None = None
+    ) -> list[Watch]:
         """Watches not ended nor expired, of conversations that did not turn updates off.
 
         Args:
             now: The current time.
             limit: At most this many (``None``: all).
             after: Only watches with an id above this (to page through: the last id seen).
+            waybill: Only the watches of this parcel (a provider's push), ``None``: all.
 
         Returns:
             The watches, by id.
@@ -159,6 +162,8 @@ class ProactiveStore:
             )
             .order_by(watches.c.id)
         )
+        if waybill is not None:
+            query = query.where(watches.c.waybill == waybill)
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:

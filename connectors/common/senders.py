@@ -6,6 +6,12 @@ Channels that can only answer when the customer asks (REST) leave messages in th
 outbox (:mod:`connectors.console.live`), which the customer's next request or a poll
 collects. WeChat and Telegram register push senders when they are configured.
 
+Proactive notices (:mod:`connectors.proactive.runner`) go through :func:`deliver_proactive`:
+a channel may register a stricter sender for them (``register(..., proactive=True)``) that
+raises :class:`Undeliverable` with a short reason (``wechat:45015``) instead of only logging
+a refusal, so that the notice is recorded as undeliverable and shown to agents. Without one,
+the channel's ordinary sender is used.
+
 Conversation ids are namespaced per channel, so one channel can never address
 another channel's customers: a Telegram chat ``123`` is the conversation
 ``tg-123``, a WeChat openid ``oX9…`` is ``wx-oX9…`` and a widget session is
@@ -35,6 +41,20 @@ logger = logging.getLogger(__name__)
 
 Sender = Callable[[str, Sequence[dict[str, Any]]], Awaitable[None]]
 _senders: dict[str, Sender] = {}
+_proactive_senders: dict[str, Sender] = {}
+
+
+class Undeliverable(Exception):
+    """A channel could not deliver a message to the customer.
+
+    Attributes:
+        reason: Short, without personal data, e.g. ``wechat:45015`` (stored with the notice).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 TELEGRAM_PREFIX = "tg-"
 WECHAT_PREFIX = "wx-"
@@ -74,9 +94,9 @@ def native_id(channel: str, conversation: str) -> str | None:
     return conversation[len(prefix) :] or None
 
 
-def register(channel: str, sender: Sender) -> None:
-    """Make ``sender`` the way to reach customers of ``channel``."""
-    _senders[channel] = sender
+def register(channel: str, sender: Sender, *, proactive: bool = False) -> None:
+    """Make ``sender`` the way to reach customers of ``channel`` (``proactive``: for notices only)."""
+    (_proactive_senders if proactive else _senders)[channel] = sender
 
 
 async def _to_outbox(conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
@@ -101,6 +121,21 @@ async def deliver(channel: str, conversation_id: str, messages: Sequence[dict[st
     if channel in CHANNEL_PREFIXES and native_id(channel, conversation_id) is None:
         logger.error("refused to send to a conversation that is not a %s conversation", channel)
         return
+    await sender(conversation_id, messages)
+
+
+async def deliver_proactive(channel: str, conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
+    """Send a proactive notice: like :func:`deliver`, through the channel's notice sender when it has one.
+
+    Raises:
+        Undeliverable: The channel refused the notice (or the conversation is not the channel's).
+    """
+    sender = _proactive_senders.get(channel)
+    if sender is None:
+        await deliver(channel, conversation_id, messages)
+        return
+    if channel in CHANNEL_PREFIXES and native_id(channel, conversation_id) is None:
+        raise Undeliverable(f"{channel}:foreign-conversation")
     await sender(conversation_id, messages)
 
 

@@ -8,6 +8,8 @@ Rules (stated in docs/security.md):
   (claimed, or transferred to them) with their photos; they act only on those. A chat
   waiting in the queue must be taken first; another agent's chat, or a conversation
   never handed over, is refused with 403 and the reason.
+* Proactive notices no channel could deliver (``GET /api/notices``) are listed for
+  supervisors only, without their text (:func:`notice_view`).
 * Phone numbers are masked everywhere in the console; anyone who may see a chat can
   ask to reveal them for one view, and that is recorded like every transcript and
   photo view (:meth:`bot.agents.store.AgentStore.record_access`).
@@ -23,6 +25,7 @@ from typing import Any
 from bot.agents.models import AgentSession
 from bot.common.redaction import mask_phones
 from bot.handoff.queue import HandoffQueue, QueueEntry
+from bot.proactive.models import QueuedNotice
 
 RECHECK_SECONDS = 5.0
 """How old a viewer's knowledge of a chat's holder may be before a message event re-checks it."""
@@ -62,6 +65,21 @@ def may_act(session: AgentSession, entry: QueueEntry | None) -> Decision:
         reason = "take the chat first" if entry.agent is None else "only the agent holding the chat can do that"
         return Decision(False, reason)
     return ALLOWED
+
+
+def notice_view(notice: QueuedNotice) -> dict[str, Any]:
+    """An undeliverable notice as supervisors see it: who, where, which parcel and change, why, when; no text."""
+    return {
+        "id": notice.id,
+        "conversation_id": notice.conversation_id,
+        "channel": notice.channel,
+        "waybill": notice.waybill,
+        "kind": notice.kind,
+        "status": notice.status,
+        "reason": notice.detail,
+        "at": notice.sent_at.isoformat() if notice.sent_at else None,
+        "due_at": notice.due_at.isoformat(),
+    }
 
 
 def _mask(value: Any) -> Any:

@@ -28,9 +28,10 @@ from bot.claims.evidence import store_from_env as evidence_from_env
 from bot.common.ratelimit import retry_after
 from bot.handoff.queue import QueueEntry
 from bot.policy.limits import limits
+from bot.proactive import watches
 from connectors.console import actions as console_actions
 from connectors.console import live
-from connectors.console.access import FeedFilter, masked_chat, may_act, may_view
+from connectors.console.access import FeedFilter, masked_chat, may_act, may_view, notice_view
 from connectors.console.actions import Services, chat_view, entry_view
 from connectors.console.auth import (
     COOKIE,
@@ -48,6 +49,8 @@ CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 's
 KEEPALIVE_SECONDS = 15.0
 """The live feed sends a keep-alive comment, and re-checks the session, at least this often."""
 QUEUE_PAGE = "/webhooks/console/queue"
+NOTICE_ROWS = 200
+"""Most undeliverable notices one ``GET /api/notices`` lists."""
 
 
 def page(name: str, status: int = 200, headers: dict[str, str] | None = None, **values: str) -> HTTPResponse:
@@ -250,6 +253,26 @@ async def api_audit(request: Request, session: AgentSession) -> HTTPResponse:
                                     "detail": r.detail} for r in rows]})  # fmt: skip
 
 
+@requires_session(api=True, role="supervisor", refused="only supervisors may read undeliverable notices")
+async def api_notices(request: Request, session: AgentSession) -> HTTPResponse:
+    """Proactive notices no channel could deliver, newest first, without their text (supervisors only).
+
+    Query: ``status=undeliverable`` (the default, and the only status listed) and ``limit``
+    (1 to :data:`NOTICE_ROWS`).
+    """
+    if (request.args.get("status") or "undeliverable") != "undeliverable":
+        return response.json({"error": "status must be undeliverable"}, status=400)
+    try:
+        wanted = int(request.args.get("limit") or NOTICE_ROWS)
+    except ValueError:
+        return response.json({"error": "limit must be a number"}, status=400)
+    try:
+        rows = await asyncio.to_thread(watches.store().undeliverable, max(1, min(wanted, NOTICE_ROWS)))
+    except Exception as exc:  # the store is down: say so, never a 500
+        return response.json({"error": f"notices unavailable ({type(exc).__name__})"}, status=503)
+    return response.json({"rows": [notice_view(n) for n in rows]})
+
+
 @requires_session(api=True)
 async def api_events(request: Request, session: AgentSession) -> HTTPResponse | None:
     """The live feed (server-sent events) this session may see; it ends when the session does."""
@@ -298,6 +321,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], Handler], ...] = (
     ("/api/chat/<cid:str>/evidence/<sha:str>", ("GET",), api_evidence),
     ("/api/chat/<cid:str>/<verb:str>", ("POST",), api_act),
     ("/api/audit", ("GET",), api_audit),
+    ("/api/notices", ("GET",), api_notices),
     ("/api/events", ("GET",), api_events),
 )
 """Every console route once: (path under ``/webhooks/console``, methods, handler)."""

@@ -1,9 +1,11 @@
 """The proactive channel: starts the proactive loop inside the Rasa server.
 
 Listed in ``credentials.yml`` as ``connectors.proactive.channel.ProactiveInput``. It takes no
-customer messages: its blueprint only runs :class:`connectors.proactive.runner.ProactiveRunner`
-from server start to stop, and answers ``GET /webhooks/proactive/`` with the outbox's state
-(counts only, no personal data) for health checks.
+customer messages: its blueprint runs :class:`connectors.proactive.runner.ProactiveRunner`
+from server start to stop, answers ``GET /webhooks/proactive/`` with the outbox's state
+(counts only, no personal data) for health checks, and receives the tracking provider's
+pushes at ``POST /webhooks/proactive/kuaidi100`` (:mod:`connectors.proactive.push`; off,
+503, without ``KUAIDI100_PUSH_SALT``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.proactive import watches
+from bot.settings import settings
 from connectors.common.server_limits import LimitedBlueprint, body_limit
+from connectors.proactive.push import add_push_route
 from connectors.proactive.runner import ProactiveRunner
 
 logger = logging.getLogger(__name__)
@@ -29,7 +33,17 @@ TASK = "proactive_runner"
 
 
 class ProactiveInput(InputChannel):
-    """Runs the proactive loop; receives nothing from customers."""
+    """Runs the proactive loop and receives the tracking provider's pushes; nothing from customers."""
+
+    def __init__(self, run_loop: bool = True, push_salt: str | None = None) -> None:
+        """A channel (``credentials.yml`` gives no options: the defaults).
+
+        Args:
+            run_loop: Run the proactive loop while the server runs (tests of the push turn it off).
+            push_salt: The push's signing salt; ``None``: ``KUAIDI100_PUSH_SALT``.
+        """
+        self.run_loop = run_loop
+        self.push_salt = push_salt
 
     @classmethod
     def name(cls) -> str:
@@ -37,7 +51,7 @@ class ProactiveInput(InputChannel):
         return "proactive"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """The health route and the loop's start and stop listeners."""
+        """The health route, the push route and the loop's start and stop listeners."""
         hook = LimitedBlueprint(f"proactive_{id(self)}", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -46,9 +60,12 @@ class ProactiveInput(InputChannel):
             pending = await asyncio.to_thread(watches.store().pending, 1000)
             return response.json({"status": "ok", "pending_notices": len(pending)})
 
+        add_push_route(hook, settings().kuaidi100_push_salt if self.push_salt is None else self.push_salt)
+
         @hook.listener("after_server_start")
         async def start(app: Any, _: Any) -> None:
-            setattr(app.ctx, TASK, asyncio.get_running_loop().create_task(ProactiveRunner().run()))
+            if self.run_loop:
+                setattr(app.ctx, TASK, asyncio.get_running_loop().create_task(ProactiveRunner().run()))
 
         @hook.listener("before_server_stop")
         async def stop(app: Any, _: Any) -> None:

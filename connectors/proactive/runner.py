@@ -1,10 +1,12 @@
 """The proactive loop in the Rasa server: rounds on the policy's schedule, the outbox drained.
 
 Every :data:`DRAIN_SECONDS` the loop sends the notices that are due (quiet hours over,
-cap respected) through the customer's own channel (:func:`connectors.common.senders.deliver`:
-the REST poll outbox, the widget, Telegram, WeChat) and marks each one sent, or
-undeliverable when the channel refuses it (shown to agents by ``python -m bot.proactive
-pending``). Every ``proactive.scan_interval_minutes`` it runs one round
+cap respected) through the customer's own channel
+(:func:`connectors.common.senders.deliver_proactive`: the REST poll outbox, the widget,
+Telegram, WeChat) and marks each one sent, or undeliverable when the channel refuses it,
+with the channel's short reason (``wechat:45015``) when it gives one (shown to agents by
+``python -m bot.proactive pending`` and the console's ``GET /webhooks/console/api/notices``).
+Every ``proactive.scan_interval_minutes`` it runs one round
 (:func:`bot.proactive.round.run_round`: scan, ticket escalation, progress messages) and
 alerts supervisors: a ``ticket_alert`` event on the console's live feed and, when
 ``ESCALATION_WEBHOOK_URL`` is set, a POST to it.
@@ -30,7 +32,7 @@ from bot.proactive.round import Round, run_round
 from bot.proactive.store import ProactiveStore
 from bot.settings import settings
 from bot.tickets.escalation import post_alerts
-from connectors.common.senders import deliver
+from connectors.common.senders import Undeliverable, deliver_proactive
 from connectors.console import live
 
 logger = logging.getLogger(__name__)
@@ -53,19 +55,23 @@ def lock_store() -> KeyValueStore:
     return MemoryStore()
 
 
-async def drain(store: ProactiveStore, now: datetime, send: Send = deliver, limit: int = 100) -> tuple[int, int]:
+async def drain(
+    store: ProactiveStore, now: datetime, send: Send = deliver_proactive, limit: int = 100
+) -> tuple[int, int]:
     """Send every due notice once; returns (sent, undeliverable).
 
     A notice the channel refuses (an exception from its sender) is marked undeliverable with
-    the error's type only, never retried automatically, and never sent twice.
+    the reason of an :class:`~connectors.common.senders.Undeliverable`, else the error's type
+    only; it is never retried automatically, and never sent twice.
     """
     sent = failed = 0
     for notice in await asyncio.to_thread(store.due, now, limit):
         try:
             await send(notice.channel, notice.conversation_id, [{"text": notice.text}])
         except Exception as exc:
-            logger.warning("notice %s undeliverable on %s: %s", notice.id, notice.channel, type(exc).__name__)
-            await asyncio.to_thread(store.mark_undeliverable, notice.id, type(exc).__name__, now)
+            reason = exc.reason if isinstance(exc, Undeliverable) and exc.reason else type(exc).__name__
+            logger.warning("notice %s undeliverable on %s: %s", notice.id, notice.channel, reason)
+            await asyncio.to_thread(store.mark_undeliverable, notice.id, reason, now)
             failed += 1
             continue
         await asyncio.to_thread(store.mark_sent, notice.id, now)
@@ -87,9 +93,12 @@ class ProactiveRunner:
     """The loop: rounds every ``proactive.scan_interval``, the outbox every :data:`DRAIN_SECONDS`."""
 
     def __init__(
-        self, locks: KeyValueStore | None = None, clock: Callable[[], datetime] = services.now, send: Send = deliver
+        self,
+        locks: KeyValueStore | None = None,
+        clock: Callable[[], datetime] = services.now,
+        send: Send = deliver_proactive,
     ) -> None:
-        """A runner (defaults: :func:`lock_store`, the services clock, the channels' ``deliver``)."""
+        """A runner (defaults: :func:`lock_store`, the services clock, the channels' ``deliver_proactive``)."""
         self._locks = locks or lock_store()
         self._clock = clock
         self._send = send

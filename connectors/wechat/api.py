@@ -7,13 +7,17 @@
 * :class:`WeChatApi` talks to ``api.weixin.qq.com`` (or a fake, via ``base_url``) with
   ``httpx.AsyncClient`` and a timeout on every call: the access token
   (``GET /cgi-bin/token``), customer-service text messages (客服消息,
-  ``POST /cgi-bin/message/custom/send``) and media downloads (``GET /cgi-bin/media/get``).
+  ``POST /cgi-bin/message/custom/send``), template messages (模板消息,
+  ``POST /cgi-bin/message/template/send``, for proactive notices outside the 48-hour
+  window, :mod:`connectors.wechat.notices`) and media downloads (``GET /cgi-bin/media/get``).
 
 Access token rules: it is cached until ``expires_in`` − 300 s; fetching a new one
 invalidates the others, so only the replica holding the refresh lock fetches, the others
 wait briefly and re-read. A call answered with 40001, 40014 or 42001 (bad or expired token)
 refreshes it once and retries. 45015 (the customer wrote more than 48 hours ago) and
-45009/45047 (quota) are logged and the message is dropped.
+45009/45047 (quota) are logged and the message is dropped by :meth:`WeChatApi.send_text`
+(bot replies); :meth:`WeChatApi.send_text_or_raise` and :meth:`WeChatApi.send_template`
+raise them instead (proactive notices, which must be recorded as undeliverable).
 
 Logs never carry the app secret, access tokens, message text or openids (only a short
 hash): :func:`connectors.common.log_redaction.protect_secrets` redacts the secret and every
@@ -228,6 +232,21 @@ class WeChatApi:
 
     # messages --------------------------------------------------------------------------------
 
+    async def send_text_or_raise(self, openid: str, content: str) -> None:
+        """Send a customer-service text message; a refusal raises.
+
+        Args:
+            openid: The customer.
+            content: The text (split into several messages above :data:`MAX_TEXT_BYTES`).
+
+        Raises:
+            WeChatApiError: WeChat refused a piece (45015 outside the 48-hour window, quotas…).
+            WeChatError: No token, network error or an unreadable reply.
+        """
+        for piece in split_text(content, MAX_TEXT_BYTES, utf8_bytes):
+            payload = {"touser": openid, "msgtype": "text", "text": {"content": piece}}
+            await self._call("POST", "/cgi-bin/message/custom/send", payload)
+
     async def send_text(self, openid: str, content: str) -> bool:
         """Send a customer-service text message; failures are logged, never raised.
 
@@ -238,29 +257,49 @@ class WeChatApi:
         Returns:
             Whether every piece was accepted.
         """
-        for piece in split_text(content, MAX_TEXT_BYTES, utf8_bytes):
-            payload = {"touser": openid, "msgtype": "text", "text": {"content": piece}}
-            try:
-                await self._call("POST", "/cgi-bin/message/custom/send", payload)
-            except WeChatApiError as exc:
-                if exc.errcode == WINDOW_CLOSED:
-                    logger.warning(
-                        "wechat: customer %s last wrote more than 48 h ago (errcode 45015): message not sent",
-                        sender_tag(openid),
-                    )
-                elif exc.errcode in QUOTA_ERRORS:
-                    logger.warning(
-                        "wechat: message quota used up (errcode %d) for customer %s: message not sent",
-                        exc.errcode,
-                        sender_tag(openid),
-                    )
-                else:
-                    logger.error("wechat: sending to customer %s failed: %s", sender_tag(openid), exc)
-                return False
-            except WeChatError as exc:
+        try:
+            await self.send_text_or_raise(openid, content)
+        except WeChatApiError as exc:
+            if exc.errcode == WINDOW_CLOSED:
+                logger.warning(
+                    "wechat: customer %s last wrote more than 48 h ago (errcode 45015): message not sent",
+                    sender_tag(openid),
+                )
+            elif exc.errcode in QUOTA_ERRORS:
+                logger.warning(
+                    "wechat: message quota used up (errcode %d) for customer %s: message not sent",
+                    exc.errcode,
+                    sender_tag(openid),
+                )
+            else:
                 logger.error("wechat: sending to customer %s failed: %s", sender_tag(openid), exc)
-                return False
+            return False
+        except WeChatError as exc:
+            logger.error("wechat: sending to customer %s failed: %s", sender_tag(openid), exc)
+            return False
         return True
+
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str | None = None) -> None:
+        """Send a template message (模板消息), which needs no open customer-service window.
+
+        Args:
+            openid: The customer (a follower of the account).
+            template_id: The template chosen in the admin console (模板消息 → 我的模板).
+            data: Each template field (``first``, ``keyword1``, ``remark``…) and its text.
+            url: The page the message opens, if any.
+
+        Raises:
+            WeChatApiError: WeChat refused it (40037 unknown template, 43004 not a follower…).
+            WeChatError: No token, network error or an unreadable reply.
+        """
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {name: {"value": value} for name, value in data.items()},
+        }
+        if url:
+            payload["url"] = url
+        await self._call("POST", "/cgi-bin/message/template/send", payload)
 
     async def download_media(self, media_id: str) -> bytes:
         """Download a temporary media file (a customer's photo), size-capped.

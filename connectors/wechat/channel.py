@@ -43,8 +43,9 @@ Replies go out through the customer-service message API (:mod:`connectors.wechat
 one message per turn (:mod:`connectors.wechat.output`): WeChat allows only a few
 customer-service messages per customer message. Buttons become numbered lines
 (:mod:`connectors.wechat.buttons`). The same path serves agent replies from the console
-(``connectors.common.senders.register("wechat", …)``). The replies the channel composes
-itself are in the ``channels`` text catalogue.
+(``connectors.common.senders.register("wechat", …)``). Proactive notices have a sender of their
+own (:mod:`connectors.wechat.notices`: template fallback outside the 48-hour window, refusals
+raised). The replies the channel composes itself are in the ``channels`` text catalogue.
 
 Logs carry no message text, openid (only a short hash), token or secret.
 """
@@ -86,6 +87,7 @@ from connectors.wechat.callback import (
     verified_query,
 )
 from connectors.wechat.config import OFF_MESSAGE, WeChatOff, WeChatSettings
+from connectors.wechat.notices import NoticeSender, NoticeTemplate
 from connectors.wechat.output import WeChatOutput, openid_of, parts_of, push
 
 logger = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ class WeChatInput(InputChannel):
         redis_prefix: Prefix of the Redis keys.
         menu: Custom-menu ``CLICK`` keys mapped to the text sent to Rasa.
         max_media_bytes: Largest photo downloaded.
+        template: The template message proactive notices fall back to outside the window.
         clock: Current Unix time (for the timestamp window).
     """
 
@@ -137,6 +140,7 @@ class WeChatInput(InputChannel):
         redis_prefix: str = "wechat",
         menu: Mapping[str, str] | None = None,
         max_media_bytes: int = MAX_IMAGE_BYTES,
+        template: NoticeTemplate | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not (app_id and app_secret and token):
@@ -155,6 +159,8 @@ class WeChatInput(InputChannel):
         self._evidence: EvidenceStore | None = None
         self.background = BackgroundTasks(self.name(), PREVIOUS_TURN_WAIT_SECONDS)
         senders.register(self.name(), self.deliver)
+        self.notices = NoticeSender(self.api, self.buttons, template)
+        senders.register(self.name(), self.notices, proactive=True)
 
     def __repr__(self) -> str:
         return f"WeChatInput(app_id={self.app_id!r}, safe_mode={self._crypto is not None})"
@@ -175,7 +181,7 @@ class WeChatInput(InputChannel):
 
         Args:
             credentials: ``app_id``, ``app_secret``, ``token``, optional ``encoding_aes_key``,
-                ``api_base_url``, ``redis_url``, ``redis_prefix`` and ``menu``.
+                ``api_base_url``, ``redis_url``, ``redis_prefix``, ``menu``, ``template_id``, ``template_url``.
 
         Returns:
             The channel, or :class:`connectors.wechat.config.WeChatOff` (webhook answers 503)
@@ -197,6 +203,7 @@ class WeChatInput(InputChannel):
             redis_url=settings.redis_url,
             redis_prefix=settings.redis_prefix,
             menu=settings.menu,
+            template=NoticeTemplate(settings.template_id, settings.template_url) if settings.template_id else None,
         )
 
     def get_output_channel(self) -> OutputChannel:

@@ -38,6 +38,8 @@ ENV_VARS = {
     "api_base_url": "WECHAT_API_BASE_URL",
     "redis_url": "WECHAT_REDIS_URL",
     "redis_prefix": "WECHAT_REDIS_PREFIX",
+    "template_id": "WECHAT_TEMPLATE_ID",
+    "template_url": "WECHAT_TEMPLATE_URL",
 }
 """Environment variable read for each setting missing from ``credentials.yml``."""
 REQUIRED = ("token", "app_id", "app_secret")
@@ -63,6 +65,8 @@ def _fallback(configured: Settings, key: str) -> str:
         "api_base_url": configured.wechat_api_base_url,
         "redis_url": configured.wechat_redis_url,
         "redis_prefix": configured.wechat_redis_prefix,
+        "template_id": configured.wechat_template_id,
+        "template_url": configured.wechat_template_url,
     }
     return values.get(key) or ""
 
@@ -97,6 +101,9 @@ class WeChatSettings:
         redis_url: Redis shared by several replicas; ``None`` keeps state in process.
         redis_prefix: Prefix of the Redis keys.
         menu: Custom-menu ``CLICK`` keys mapped to the text sent to Rasa.
+        template_id: The template message (模板消息) proactive notices fall back to outside the
+            48-hour window (``None``: such notices are recorded as undeliverable).
+        template_url: The page that template message opens, or ``None``.
     """
 
     app_id: str
@@ -107,6 +114,8 @@ class WeChatSettings:
     redis_url: str | None = field(default=None, repr=False)
     redis_prefix: str = "wechat"
     menu: Mapping[str, str] = field(default_factory=dict)
+    template_id: str | None = None
+    template_url: str | None = None
 
     @classmethod
     def read(cls, credentials: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> WeChatSettings | None:
@@ -130,6 +139,9 @@ class WeChatSettings:
         prefix = got["redis_prefix"] or "wechat"
         if not _PREFIX.match(prefix):
             raise ValueError("wechat: 'redis_prefix' must be 1-64 characters of letters, digits or _.:-")
+        template_url = got["template_url"]
+        if template_url and not _URL.match(template_url):
+            raise ValueError("wechat: 'template_url' (WECHAT_TEMPLATE_URL) must be an http(s) URL")
         menu = values.get("menu") or {}
         if not isinstance(menu, Mapping) or not all(isinstance(v, str) and v.strip() for v in menu.values()):
             raise ValueError("wechat: 'menu' must map each EventKey to a text")
@@ -142,6 +154,8 @@ class WeChatSettings:
             redis_url=got["redis_url"] or configured.redis_url,
             redis_prefix=prefix,
             menu={str(key): text.strip() for key, text in menu.items()},
+            template_id=got["template_id"],
+            template_url=template_url if got["template_id"] else None,
         )
 
 

@@ -51,8 +51,12 @@ def _endpoint_types() -> list[str]:
     return sorted(found)
 
 
+NEW_CHANNELS = {"connectors.proactive.channel.ProactiveInput"}
+"""Channels added after the packages were made: they have no short path."""
+
+
 def test_the_configuration_names_every_channel_under_its_channel_module() -> None:
-    assert set(_credentials()) == set(OLD_PATHS.values())
+    assert set(_credentials()) == set(OLD_PATHS.values()) | NEW_CHANNELS
 
 
 @pytest.mark.parametrize("path", _credentials())

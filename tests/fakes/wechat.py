@@ -1,12 +1,17 @@
 """A local fake of the WeChat Official Account API, over real HTTP (aiohttp in a background thread).
 
-It answers like ``api.weixin.qq.com`` for the three calls the channel makes:
+It answers like ``api.weixin.qq.com`` for the four calls the channel makes:
 
 * ``GET /cgi-bin/token?grant_type=client_credential&appid=…&secret=…``: checks the app id
   and secret, counts the calls and issues a new token valid for 7200 s;
 * ``POST /cgi-bin/message/custom/send?access_token=…``: checks the token and the JSON body
   and records the message; it can be told to answer the next calls with an error code
-  (40001, 45015, 45047…);
+  (40001, 45015, 45047…), and answers 45015 to every customer whose 48-hour window it was
+  told is closed (:meth:`FakeWeChat.close_window`);
+* ``POST /cgi-bin/message/template/send?access_token=…``: checks the token, the template id
+  (one of :attr:`FakeWeChat.template_ids`, else 40037) and the body (``touser``, ``data`` of
+  ``{"value": …}`` fields, else 47001) and records it, answering ``msgid``; it can be told
+  to refuse the next ones (43004 not a follower…);
 * ``GET /cgi-bin/media/get?access_token=…&media_id=…``: serves the registered files (a real
   JPEG by default) or ``{"errcode": 40007, …}``.
 """
@@ -27,12 +32,18 @@ from PIL import Image
 
 from tests.support.e2e_servers import free_port
 
+TEMPLATE_ID = "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY"
+"""The template the fake account has (WeChat's own documentation example id)."""
+
 ERRMSG = {
     40001: "invalid credential, access_token is invalid or not latest",
     40007: "invalid media_id",
     40013: "invalid appid",
     40125: "invalid appsecret",
+    40037: "invalid template_id",
+    43004: "require subscribe",
     44002: "empty post data",
+    47001: "data format error",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
 }
@@ -61,6 +72,10 @@ class FakeWeChat:
         token_calls: Number of ``/cgi-bin/token`` calls.
         issued: Every access token handed out.
         sent: Messages accepted by ``custom/send`` (JSON bodies).
+        templates: Template messages accepted by ``template/send`` (JSON bodies).
+        template_attempts: Every ``template/send`` call with the error code it got (0 = accepted).
+        template_ids: The templates the account has.
+        closed: Openids whose customer-service window is closed (every ``custom/send`` gets 45015).
         send_attempts: Every ``custom/send`` call with the error code it got (0 = accepted).
         media: Files served by ``media/get``, by media id.
     """
@@ -70,6 +85,7 @@ class FakeWeChat:
         self.app_secret = app_secret
         self.url = ""
         self.media: dict[str, bytes] = {"MEDIA_JPEG": sample_jpeg()}
+        self.template_ids = {TEMPLATE_ID}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -86,6 +102,20 @@ class FakeWeChat:
             self.media_calls = 0
             self._send_errors: deque[int] = deque()
             self.token_delay = 0.0
+            self.templates: list[dict[str, Any]] = []
+            self.template_attempts: list[tuple[str, int]] = []
+            self._template_errors: deque[int] = deque()
+            self.closed: set[str] = set()
+
+    def close_window(self, *openids: str) -> None:
+        """These customers last wrote more than 48 hours ago: customer-service sends to them get 45015."""
+        with self._lock:
+            self.closed.update(openids)
+
+    def fail_next_templates(self, *codes: int) -> None:
+        """Answer the next ``template/send`` calls with these error codes, in order."""
+        with self._lock:
+            self._template_errors.extend(codes)
 
     def fail_next_sends(self, *codes: int) -> None:
         """Answer the next ``custom/send`` calls with these error codes, in order."""
@@ -145,12 +175,43 @@ class FakeWeChat:
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
         with self._lock:
             code = self._send_errors.popleft() if self._send_errors else 0
+            if not code and body["touser"] in self.closed:
+                code = 45015
             self.send_attempts.append((body["touser"], code))
             if not code:
                 self.sent.append(body)
         if code:
             return _error(code)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _template(self, request: web.Request) -> web.Response:
+        if not self._valid_token(request):
+            with self._lock:
+                self.template_attempts.append(("", 40001))
+            return _error(40001)
+        try:
+            body = json.loads((await request.read()).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _error(44002)
+        data = body.get("data") if isinstance(body, dict) else None
+        if (
+            not isinstance(data, dict)
+            or not isinstance(body.get("touser"), str)
+            or not all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values())
+            or not isinstance(body.get("url", ""), str)
+        ):
+            return _error(47001)
+        with self._lock:
+            code = self._template_errors.popleft() if self._template_errors else 0
+            if not code and body.get("template_id") not in self.template_ids:
+                code = 40037
+            self.template_attempts.append((body["touser"], code))
+            if not code:
+                self.templates.append(body)
+            msgid = len(self.templates)
+        if code:
+            return _error(code)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 200228330 + msgid})
 
     async def _media(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -173,6 +234,7 @@ class FakeWeChat:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        app.router.add_post("/cgi-bin/message/template/send", self._template)
         app.router.add_get("/cgi-bin/media/get", self._media)
         port = free_port()
         self._loop = asyncio.new_event_loop()

@@ -39,6 +39,7 @@ def demo_action_services(workdir: Path, now: datetime) -> Iterator[DemoProvider]
     The clock is fixed at ``now``. Everything is closed and the services reset on exit.
     """
     provider = DemoProvider(workdir / "demo.db", ROOT / "fixtures" / "shipments.yml", now=lambda: now)
+    provider.seed()  # now, not inside a test's 2.5 s look-up deadline (a loaded machine is slow to seed)
     tickets = TicketStore(f"sqlite:///{workdir / 'tickets.db'}")
     services.configure(
         tracking=provider,

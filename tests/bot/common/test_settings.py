@@ -36,6 +36,7 @@ def test_defaults_of_an_empty_environment() -> None:
     assert s.telegram_redis_url is s.wechat_redis_url is None
     assert (s.handoff_redis_prefix, s.limits_redis_prefix) == ("lcs", "lcs:limits:")
     assert s.telegram_token is s.wechat_token is s.widget_secret is None
+    assert s.wechat_template_id is s.wechat_template_url is None
     assert s.widget_allowed_origins == s.rest_api_keys == s.trusted_proxies == ""
     assert s.rasa_url == "http://127.0.0.1:5005"
     assert s.user == "operator"
@@ -51,6 +52,7 @@ EACH = [
     ("KUAIDI100_CUSTOMER", " c ", "kuaidi100_customer", "c"),
     ("KUAIDI100_KEY", "k", "kuaidi100_key", "k"),
     ("KUAIDI100_URL", "http://k", "kuaidi100_url", "http://k"),
+    ("KUAIDI100_PUSH_SALT", " s4lt ", "kuaidi100_push_salt", "s4lt"),
     ("OUTLETS_FILE", "o.yml", "outlets_file", "o.yml"),
     ("POLICY_FILE", "p.yml", "policy_file", "p.yml"),
     ("TICKETS_DB_URL", "sqlite:///t.db", "tickets_db_url", "sqlite:///t.db"),
@@ -76,6 +78,8 @@ EACH = [
     ("WECHAT_API_BASE_URL", "http://api", "wechat_api_base_url", "http://api"),
     ("WECHAT_REDIS_URL", REDIS, "wechat_redis_url", REDIS),
     ("WECHAT_REDIS_PREFIX", "w", "wechat_redis_prefix", "w"),
+    ("WECHAT_TEMPLATE_ID", " tpl-1 ", "wechat_template_id", "tpl-1"),
+    ("WECHAT_TEMPLATE_URL", "https://t/p", "wechat_template_url", "https://t/p"),
     ("WIDGET_SECRET", " s ", "widget_secret", "s"),
     ("WIDGET_SECRET_FILE", "/tmp/s", "widget_secret_file", "/tmp/s"),
     ("WIDGET_ALLOWED_ORIGINS", "https://a", "widget_allowed_origins", "https://a"),
