@@ -47,13 +47,13 @@ from sqlalchemy import insert  # noqa: E402
 
 from bot import services  # noqa: E402
 from bot.common.clock import CHINA_TZ  # noqa: E402
+from bot.common.sql import make_engine  # noqa: E402
 from bot.policy.model import Policy  # noqa: E402
 from bot.proactive.scan import scan_once  # noqa: E402
 from bot.proactive.schema import notices, watches  # noqa: E402
 from bot.proactive.store import ProactiveStore  # noqa: E402
 from bot.proactive.triggers import snapshot  # noqa: E402
 from bot.tickets import TicketStore  # noqa: E402
-from bot.tickets.database import make_engine  # noqa: E402
 from bot.tracking.demo import DemoProvider  # noqa: E402
 from bot.tracking.fixtures import load_records  # noqa: E402
 from bot.tracking.models import Status  # noqa: E402

@@ -6,7 +6,7 @@ every call takes its own pooled connection and transaction; async callers wrap c
 (:mod:`bot.proactive.schema`) are created then.
 
 Where it lives: in the ticket database (``TICKETS_DB_URL``, SQLite or PostgreSQL), with an
-engine of its own built by :func:`bot.tickets.database.make_engine` (same SQLite pragmas
+engine of its own built by :func:`bot.common.sql.make_engine` (same SQLite pragmas
 and locking as the ticket store). The store does not share the ticket store's engine so
 that it can be built, closed and tested on its own; both point at the same database.
 
@@ -26,19 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection
-from sqlalchemy.engine import make_url as _make_url
+from sqlalchemy.engine import Connection
 
+from bot.common.sql import SqlDatabase
 from bot.proactive import schema
 from bot.proactive.models import NewNotice, QueuedNotice, Watch
 from bot.proactive.quiet import day_start
 from bot.proactive.schema import notices, preferences, watches
 from bot.settings import Settings
-from bot.tickets.database import make_engine
 from bot.tickets.models import ensure_utc
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 DEFAULT_RETENTION = timedelta(days=14)
 """How long a watch lasts when the caller gives no retention (the policy's default)."""
@@ -57,7 +56,7 @@ def _text(value: str, name: str, limit: int) -> str:
     return value
 
 
-class ProactiveStore:
+class ProactiveStore(SqlDatabase):
     """Watches, preferences and the notice outbox in a SQL database (SQLite or PostgreSQL).
 
     Args:
@@ -65,34 +64,11 @@ class ProactiveStore:
         auto_schema: Create the tables on first use.
     """
 
-    def __init__(self, url: str | URL, *, auto_schema: bool = True) -> None:
-        self.url = _make_url(url)
-        self._engine = make_engine(self.url)
-        self._auto_schema = auto_schema
-        self._schema_ready = False
+    WHAT = "proactive database"
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url!r})"
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def create_schema(self) -> None:
+    def _install(self, conn: Connection) -> None:
         """Create the missing tables (idempotent)."""
-        with self._engine.begin() as conn:
-            schema.create_tables(conn)
-        self._schema_ready = True
-
-    def _ensure_schema(self) -> None:
-        if not self._schema_ready and self._auto_schema:
-            self.create_schema()  # idempotent: two threads racing here both succeed
+        schema.create_tables(conn)
 
     # --- watches ------------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot import services
 from bot.common.clock import CHINA_TZ
@@ -22,6 +21,7 @@ from bot.proactive.push import Push, PushError, apply_push, parse_push, push_sig
 from bot.proactive.store import ProactiveStore
 from bot.tickets import TicketStore
 from bot.tracking.models import HoldReason, Status
+from tests.support.stores import BACKENDS, backend_url
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
 WAYBILL = "YT7366118571491"
@@ -44,21 +44,9 @@ def param(state: str, scans: list[dict[str, str]], nu: str = WAYBILL, status: st
     return json.dumps({"status": status, "message": "", "lastResult": last}, ensure_ascii=False)
 
 
-def _reset_pg(url: str) -> None:
-    engine = sa.create_engine(url, future=True)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProactiveStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        _reset_pg(url)
+    url = backend_url(request, tmp_path / "tickets.db")
     tickets = TicketStore(url)
     proactive = ProactiveStore(url)
     services.configure(clock=lambda: NOW, ticket_store=tickets, service_policy=Policy.load())

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bot import services
 from bot.common.clock import CHINA_TZ
-from bot.policy.model import Policy
 from bot.proactive import watches
 from bot.proactive.__main__ import main
 from bot.proactive.scan import scan_once
@@ -27,7 +25,7 @@ from bot.tickets.service import Requester
 from bot.tracking import ProviderError, Shipment
 from bot.tracking import service as tracking
 from bot.tracking.demo import DemoProvider
-from tests.support import ROOT
+from tests.support.proactive import Clock, edit, fixtures_copy, proactive_services
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
 ON_TIME = "YT7366118571491"  # in transit, on time
@@ -35,49 +33,21 @@ DELIVERED = "SF1873662042955"
 FULL_PHONE_DIGITS = "13912342846"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
 def fixtures(tmp_path: Path) -> Path:
-    copy = tmp_path / "shipments.yml"
-    copy.write_text((ROOT / "fixtures" / "shipments.yml").read_text(encoding="utf-8"), encoding="utf-8")
-    return copy
+    return fixtures_copy(tmp_path)
 
 
 @pytest.fixture
 def env(tmp_path: Path, fixtures: Path, clock: Clock) -> Iterator[tuple[DemoProvider, ProactiveStore]]:
     """Services over the temp fixtures; the proactive store follows the ticket store (tmp)."""
-    from bot.tickets import TicketStore
-
-    provider = DemoProvider(tmp_path / "demo.db", fixtures, now=clock)
-    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(tracking=provider, clock=clock, ticket_store=tickets, service_policy=Policy.load())
-    try:
-        yield provider, watches.store()
-    finally:
-        watches.store().close()
-        watches.configure(None)
-        provider.close()
-        tickets.close()
-        services.reset()
-
-
-def edit(path: Path, waybill: str, **fields: Any) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    [record] = [r for r in data["shipments"] if r["waybill"] == waybill]
-    record.update(fields)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with proactive_services(tmp_path, fixtures, clock) as (provider, store, _):
+        yield provider, store
 
 
 async def ask(number: str, conversation: str, lang: str, channel: str = "rest") -> str:

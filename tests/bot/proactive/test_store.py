@@ -11,31 +11,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot.common.clock import CHINA_TZ
 from bot.proactive.models import NewNotice
 from bot.proactive.store import ProactiveStore, store_from_env
+from tests.support.stores import BACKENDS, backend_url
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=CHINA_TZ)
 H = timedelta(hours=1)
 
 
-def _reset_pg(url: str) -> None:
-    engine = sa.create_engine(url, future=True)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProactiveStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        _reset_pg(url)
+    url = backend_url(request, tmp_path / "tickets.db")
     s = ProactiveStore(url)
     yield s
     s.close()

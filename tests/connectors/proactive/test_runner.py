@@ -9,34 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from bot import services
 from bot.common.clock import CHINA_TZ
 from bot.common.kv import MemoryStore
 from bot.policy.deadlines import ticket_deadlines
-from bot.policy.model import Policy
 from bot.proactive import watches
 from bot.proactive.models import NewNotice
 from bot.proactive.store import ProactiveStore
 from bot.tickets import TicketStore, TicketType
-from bot.tracking.demo import DemoProvider
 from connectors.proactive.runner import LOCK_KEY, ProactiveRunner, drain
-from tests.support import ROOT
+from tests.support.proactive import Clock, edit, fixtures_copy, proactive_services
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
 ON_TIME = "YT7366118571491"  # in transit, on time
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Recorder:
@@ -54,36 +42,18 @@ class Recorder:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
 def fixtures(tmp_path: Path) -> Path:
-    copy = tmp_path / "shipments.yml"
-    copy.write_text((ROOT / "fixtures" / "shipments.yml").read_text(encoding="utf-8"), encoding="utf-8")
-    return copy
+    return fixtures_copy(tmp_path)
 
 
 @pytest.fixture
 def stores(tmp_path: Path, fixtures: Path, clock: Clock) -> Iterator[tuple[ProactiveStore, TicketStore]]:
-    provider = DemoProvider(tmp_path / "demo.db", fixtures, now=clock)
-    tickets = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    services.configure(tracking=provider, clock=clock, ticket_store=tickets, service_policy=Policy.load())
-    try:
-        yield watches.store(), tickets
-    finally:
-        watches.store().close()
-        watches.configure(None)
-        provider.close()
-        tickets.close()
-        services.reset()
-
-
-def edit(path: Path, waybill: str, **fields: Any) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    [record] = [r for r in data["shipments"] if r["waybill"] == waybill]
-    record.update(fields)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with proactive_services(tmp_path, fixtures, clock) as (_, store, tickets):
+        yield store, tickets
 
 
 def notice(conversation: str, channel: str, key: str, due: datetime) -> NewNotice:
