@@ -65,3 +65,18 @@ def proactive_services(
         provider.close()
         tickets.close()
         services.reset()
+
+
+@contextmanager
+def outbox_services(url: str, now: datetime) -> Iterator[ProactiveStore]:
+    """A ticket store and the proactive store on ``url`` as the services' stores, the clock at ``now``."""
+    tickets, proactive = TicketStore(url), ProactiveStore(url)
+    services.configure(clock=lambda: now, ticket_store=tickets, service_policy=Policy.load())
+    watches.configure(proactive)
+    try:
+        yield proactive
+    finally:
+        watches.configure(None)
+        proactive.close()
+        tickets.close()
+        services.reset()

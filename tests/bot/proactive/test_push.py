@@ -15,12 +15,11 @@ import pytest
 
 from bot import services
 from bot.common.clock import CHINA_TZ
-from bot.policy.model import Policy
 from bot.proactive import watches
 from bot.proactive.push import Push, PushError, apply_push, parse_push, push_sign, verify
 from bot.proactive.store import ProactiveStore
-from bot.tickets import TicketStore
 from bot.tracking.models import HoldReason, Status
+from tests.support.proactive import outbox_services
 from tests.support.stores import BACKENDS, backend_url
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
@@ -46,18 +45,8 @@ def param(state: str, scans: list[dict[str, str]], nu: str = WAYBILL, status: st
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProactiveStore]:
-    url = backend_url(request, tmp_path / "tickets.db")
-    tickets = TicketStore(url)
-    proactive = ProactiveStore(url)
-    services.configure(clock=lambda: NOW, ticket_store=tickets, service_policy=Policy.load())
-    watches.configure(proactive)
-    try:
+    with outbox_services(backend_url(request, tmp_path / "tickets.db"), NOW) as proactive:
         yield proactive
-    finally:
-        watches.configure(None)
-        proactive.close()
-        tickets.close()
-        services.reset()
 
 
 async def watch(conversation: str, language: str, waybill: str = WAYBILL) -> None:

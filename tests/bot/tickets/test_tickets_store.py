@@ -35,6 +35,7 @@ from bot.tickets import (
 )
 from bot.tickets.export import CSV_COLUMNS
 from bot.tickets.schema import SCHEMA_VERSION
+from tests.support.stores import SteppingClock
 
 ID_RE = re.compile(r"^TK-\d{8}-\d{4}$")
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
@@ -59,19 +60,6 @@ PATH_TO = {
 }
 
 
-class Clock:
-    """Thread-safe fake clock that moves 1 ms per reading."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            self.now += timedelta(milliseconds=1)
-            return self.now
-
-
 def _reset_pg(url: str) -> None:
     engine = sa.create_engine(url, future=True)
     with engine.begin() as conn:
@@ -90,12 +78,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> SteppingClock:
+    return SteppingClock(T0)
 
 
 @pytest.fixture
-def store(db_url: str, clock: Clock) -> Iterator[TicketStore]:
+def store(db_url: str, clock: SteppingClock) -> Iterator[TicketStore]:
     s = TicketStore(db_url, clock=clock)
     yield s
     s.close()
@@ -145,7 +133,7 @@ def test_open_returns_stored_ticket_with_formatted_sequential_ids(store: TicketS
     assert store.get(first.id) == first
 
 
-def test_id_day_is_beijing_calendar_day_and_sequence_restarts(store: TicketStore, clock: Clock) -> None:
+def test_id_day_is_beijing_calendar_day_and_sequence_restarts(store: TicketStore, clock: SteppingClock) -> None:
     clock.now = datetime(2026, 11, 23, 15, 58, tzinfo=timezone.utc)  # 23:58 Beijing
     assert _open(store).id == "TK-20261123-0001"
     clock.now = datetime(2026, 11, 23, 16, 1, tzinfo=timezone.utc)  # 00:01 next day in Beijing
@@ -268,7 +256,7 @@ def test_customer_only_sees_their_own_tickets(store: TicketStore) -> None:
 # -- evidence and decision ----------------------------------------------------------------------
 
 
-def test_evidence_and_decision_round_trip_exactly(store: TicketStore, db_url: str, clock: Clock) -> None:
+def test_evidence_and_decision_round_trip_exactly(store: TicketStore, db_url: str, clock: SteppingClock) -> None:
     ticket = _open(store)
     e1, e2 = _evidence(b"outer box"), _evidence(b"broken vase", kind="contents")
     store.add_evidence(ticket.id, e1, actor="customer")
@@ -402,7 +390,7 @@ def test_find_unresolved_is_per_conversation_type_and_waybill(store: TicketStore
     assert store.find_unresolved("wx:alice", TicketType.DELAY, "SF1234567890123") is None
 
 
-def test_notes_go_to_the_history_and_closed_tickets_refuse_them(store: TicketStore, clock: Clock) -> None:
+def test_notes_go_to_the_history_and_closed_tickets_refuse_them(store: TicketStore, clock: SteppingClock) -> None:
     ticket = _open(store)
     clock.now += timedelta(minutes=3)
     noted = store.add_note(ticket.id, "customer chose: priority", actor="customer")

@@ -16,16 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import services
 from bot.common.clock import CHINA_TZ
 from bot.common.ratelimit import Rate
 from bot.policy.limits import Limits, limits, set_limits
-from bot.policy.model import Policy
 from bot.proactive import watches
 from bot.proactive.push import parse_push, push_sign
 from bot.proactive.store import ProactiveStore
-from bot.tickets import TicketStore
 from connectors.proactive.channel import ProactiveInput
+from tests.support.proactive import outbox_services
 from tests.support.sanic_server import BlueprintServer
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA_TZ)
@@ -44,17 +42,8 @@ def param(state: str, scans: list[dict[str, str]], nu: str = WAYBILL) -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ProactiveStore]:
-    url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    tickets, proactive = TicketStore(url), ProactiveStore(url)
-    services.configure(clock=lambda: NOW, ticket_store=tickets, service_policy=Policy.load())
-    watches.configure(proactive)
-    try:
+    with outbox_services(f"sqlite:///{tmp_path / 'tickets.db'}", NOW) as proactive:
         yield proactive
-    finally:
-        watches.configure(None)
-        proactive.close()
-        tickets.close()
-        services.reset()
 
 
 @pytest.fixture
