@@ -263,6 +263,12 @@ class ProactiveStore(SqlDatabase):
         query = select(notices).where(notices.c.status == "pending").order_by(notices.c.due_at, notices.c.id)
         return self._notices(query.limit(limit))
 
+    def pending_count(self) -> int:
+        """How many notices are pending (due or held by quiet hours): one count, no rows read."""
+        self._ensure_schema()
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(notices.c.status == "pending")).scalar_one())
+
     def undeliverable(self, limit: int = 100) -> list[QueuedNotice]:
         """Notices no channel could deliver, newest first (for agents)."""
         query = select(notices).where(notices.c.status == "undeliverable")

@@ -57,8 +57,8 @@ class ProactiveInput(InputChannel):
         @hook.route("/", methods=["GET"])
         @body_limit("rest_small")
         async def health(_: Request) -> HTTPResponse:
-            pending = await asyncio.to_thread(watches.store().pending, 1000)
-            return response.json({"status": "ok", "pending_notices": len(pending)})
+            pending = await asyncio.to_thread(watches.store().pending_count)
+            return response.json({"status": "ok", "pending_notices": pending})
 
         add_push_route(hook, settings().kuaidi100_push_salt if self.push_salt is None else self.push_salt)
 

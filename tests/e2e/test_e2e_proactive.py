@@ -73,3 +73,4 @@ def test_a_parcel_turning_held_reaches_the_customer_who_asked_exactly_once(stack
 
     assert cli(servers, fixtures, "scan") == []  # the same change is never queued twice
     assert cli(servers, fixtures, "pending") == []  # and nothing is left to send
+    assert http("GET", f"{servers.base}/webhooks/proactive/") == (200, {"status": "ok", "pending_notices": 0})

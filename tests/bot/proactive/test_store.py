@@ -89,7 +89,9 @@ def test_due_sent_and_undeliverable(store: ProactiveStore) -> None:
     [due] = store.due(T0)
     assert due.change_key == "k1"
     assert [n.change_key for n in store.pending()] == ["k1", "k2"]
+    assert store.pending_count() == 2
     assert store.mark_sent(due.id, T0)
+    assert store.pending_count() == 1
     assert not store.mark_sent(due.id, T0)  # only once
     assert store.due(T0) == []
     [later] = store.due(T0 + 10 * H)
@@ -97,6 +99,7 @@ def test_due_sent_and_undeliverable(store: ProactiveStore) -> None:
     [bad] = store.undeliverable()
     assert (bad.status, bad.detail) == ("undeliverable", "wechat 45015: outside the 48-hour window")
     assert store.pending() == []
+    assert store.pending_count() == 0
     sent = store.notices_of("c1")[0]
     assert (sent.status, sent.sent_at) == ("sent", T0.astimezone(timezone.utc))
 
